@@ -1,0 +1,33 @@
+// One jest run for the whole repo, split into projects so that the fast unit suite
+// can run alone (`--selectProjects unit`) and integration suites (real redis-server,
+// later issues) stay apart.
+const transform = {
+  "^.+\\.(t|j)sx?$": [
+    "@swc/jest",
+    { jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "commonjs" } },
+  ],
+};
+
+const shared = {
+  transform,
+  testEnvironment: "node",
+  moduleFileExtensions: ["ts", "js", "json"],
+  setupFilesAfterEnv: ["<rootDir>/jest.setup.cjs"],
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    { ...shared, displayName: "unit", testMatch: ["<rootDir>/packages/*/test/unit/**/*.test.ts"] },
+    {
+      ...shared,
+      displayName: "integration",
+      testMatch: ["<rootDir>/packages/*/test/integration/**/*.test.ts"],
+    },
+  ],
+  collectCoverageFrom: ["packages/*/src/**/*.ts"],
+  coverageReporters: ["text-summary", "lcov"],
+  coverageThreshold: {
+    "./packages/core/src/": { lines: 95 },
+  },
+};

@@ -1,0 +1,43 @@
+import diagnosticsChannel from "node:diagnostics_channel";
+
+/**
+ * The `node:diagnostics_channel` channels a token manager publishes its lifecycle on. Every
+ * message carries `{ manager, source }` (a process-unique manager id and the source's name) and
+ * never a password or token.
+ */
+export const diagnosticsChannels = {
+  /** A fetch attempt starts: `{ reason, attempt }`. */
+  fetch: "redis-credentials:fetch",
+  /** New credentials: `{ reason, username, expiresAt, nextRefreshAt }`. */
+  refreshed: "redis-credentials:refreshed",
+  /** An attempt failed: `{ reason, error: { name, message }, permanent, nextRefreshAt }`. */
+  refreshFailed: "redis-credentials:refresh-failed",
+  /** A fetch returned the credentials already held: `{ reason, expiresAt, nextRefreshAt }`. */
+  unchanged: "redis-credentials:unchanged",
+  /** Held credentials lapsed with no replacement: `{ expiredAt }`. */
+  expired: "redis-credentials:expired",
+  /** The first success after `expired`: `{ downtimeMs }`. */
+  recovered: "redis-credentials:recovered",
+  /** New credentials are being handed to subscribers: `{ subscribers, spreadMs }`. */
+  fanOut: "redis-credentials:fan-out",
+  /** A subscriber or event handler threw: `{ error: { name, message } }`. */
+  subscriberError: "redis-credentials:subscriber-error",
+} as const;
+
+export type DiagnosticsChannelName = (typeof diagnosticsChannels)[keyof typeof diagnosticsChannels];
+
+const channels = new Map<string, diagnosticsChannel.Channel>();
+
+export function publish(name: DiagnosticsChannelName, message: object): void {
+  let channel = channels.get(name);
+  if (channel === undefined) {
+    channel = diagnosticsChannel.channel(name);
+    channels.set(name, channel);
+  }
+  if (channel.hasSubscribers) channel.publish(message);
+}
+
+export function describeError(error: unknown): { name: string; message: string } {
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { name: typeof error, message: String(error) };
+}

@@ -1,0 +1,81 @@
+/** Base class of every error this SDK throws; catch it with `instanceof`. */
+export class CredentialsError extends Error {
+  override name = "CredentialsError";
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** An option or argument is wrong; `option` names it (`retry.initialDelayMs`). */
+export class InvalidOptionsError extends CredentialsError {
+  override name = "InvalidOptionsError";
+  readonly option: string;
+
+  constructor(option: string, message: string) {
+    super(`Invalid option \`${option}\`: ${message}`);
+    this.option = option;
+  }
+}
+
+/** A fetch attempt failed: the source threw, timed out, or returned malformed credentials. */
+export class CredentialsFetchError extends CredentialsError {
+  override name = "CredentialsFetchError";
+  /** The source's name. */
+  readonly source: string;
+  /** The field of the source's result that was wrong, for malformed credentials. */
+  readonly field?: string;
+
+  constructor(source: string, message: string, options?: { cause?: unknown; field?: string }) {
+    super(message, options);
+    this.source = source;
+    if (options?.field !== undefined) this.field = options.field;
+  }
+}
+
+/** The credentials held have expired and the attempt to replace them failed. */
+export class CredentialsExpiredError extends CredentialsError {
+  override name = "CredentialsExpiredError";
+}
+
+/** The token manager was disposed. */
+export class ManagerDisposedError extends CredentialsError {
+  override name = "ManagerDisposedError";
+
+  constructor(operation: string) {
+    super(
+      `Cannot ${operation}: the token manager was disposed. Create a new one with createTokenManager().`,
+    );
+  }
+}
+
+/** A token could not be read as a JWT. Never contains the token. */
+export class InvalidTokenError extends CredentialsError {
+  override name = "InvalidTokenError";
+}
+
+const permanentMark = Symbol.for("redis-credentials.permanent");
+
+/**
+ * Marks an error as permanent: the token manager does not retry it (a bad secret, an identity
+ * that is not a Redis user). Returns the error, so a source can `throw markPermanent(error)`.
+ * A thrown value that is not an Error is wrapped in a `CredentialsError`.
+ */
+export function markPermanent(error: unknown): Error {
+  const marked =
+    error instanceof Error
+      ? error
+      : new CredentialsError(`Permanent failure: ${String(error)}`, { cause: error });
+  Object.defineProperty(marked, permanentMark, { value: true, enumerable: false });
+  return marked;
+}
+
+/** Whether `error`, or an error in its `cause` chain, was marked with {@link markPermanent}. */
+export function isPermanent(error: unknown): boolean {
+  let current = error;
+  for (let depth = 0; depth < 10 && typeof current === "object" && current !== null; depth++) {
+    if ((current as Record<symbol, unknown>)[permanentMark] === true) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}

@@ -1,0 +1,547 @@
+import { startTimer, type Timer } from "./clock";
+import { sameCredentials, validateSourceResult } from "./credentials";
+import { describeError, diagnosticsChannels, publish } from "./diagnostics";
+import {
+  CredentialsExpiredError,
+  CredentialsFetchError,
+  InvalidOptionsError,
+  isPermanent,
+  ManagerDisposedError,
+} from "./errors";
+import { type ResolvedOptions, resolveOptions } from "./options";
+import { backoffDelay, refreshDelay } from "./schedule";
+import type {
+  CredentialSource,
+  CredentialsListener,
+  FetchReason,
+  RedisCredentials,
+  TokenManager,
+  TokenManagerEvent,
+  TokenManagerEvents,
+  TokenManagerOptions,
+  TokenManagerStatus,
+} from "./types";
+
+const eventNames: readonly TokenManagerEvent[] = [
+  "refreshed",
+  "refreshFailed",
+  "expired",
+  "recovered",
+  "subscriberError",
+];
+
+/** Someone waiting for the outcome of the current or next fetch attempt. */
+interface Waiter {
+  resolve(credentials: RedisCredentials): void;
+  /** The attempt failed: reject with the error this caller is owed. */
+  fail(error: CredentialsFetchError): void;
+  /** Reject as is (disposal). */
+  reject(error: unknown): void;
+}
+
+interface Subscription {
+  readonly listener: CredentialsListener;
+  /** A delivery waiting for its turn in a staggered fan-out. */
+  pending: Timer | undefined;
+}
+
+let nextManagerId = 1;
+
+/**
+ * Creates the token manager for one credential source. Share one manager across every
+ * connection that uses the same identity: they then share one token and one refresh.
+ */
+export function createTokenManager(
+  source: CredentialSource,
+  options?: TokenManagerOptions,
+): TokenManager {
+  if (
+    typeof source !== "object" ||
+    source === null ||
+    typeof source.fetch !== "function" ||
+    typeof source.name !== "string" ||
+    source.name.length === 0
+  ) {
+    throw new InvalidOptionsError(
+      "source",
+      "must be a CredentialSource: an object with a non-empty `name` and a `fetch(context)` method.",
+    );
+  }
+  return new DefaultTokenManager(source, resolveOptions(options));
+}
+
+class DefaultTokenManager implements TokenManager {
+  readonly name: string;
+  readonly #id = nextManagerId++;
+  readonly #source: CredentialSource;
+  readonly #options: ResolvedOptions;
+
+  /** The credentials last received; kept after they expire so that a replacement fans out. */
+  #current: RedisCredentials | undefined;
+  #inflight: AbortController | undefined;
+  #next: { timer: Timer; at: number } | undefined;
+  #expiryTimer: Timer | undefined;
+  /** Set while held credentials have lapsed with no replacement. */
+  #expiredSince: number | undefined;
+  /** Failed (or unchanged) attempts since credentials last changed: drives the backoff. */
+  #backoffAttempt = 0;
+  #lastForcedAt = Number.NEGATIVE_INFINITY;
+  #lastRefreshAt: number | undefined;
+  #lastError: CredentialsFetchError | undefined;
+  #disposed = false;
+  readonly #counters = { fetches: 0, failures: 0, refreshes: 0 };
+  readonly #waiters = new Set<Waiter>();
+  readonly #subscriptions = new Set<Subscription>();
+  readonly #handlers = new Map<TokenManagerEvent, Set<(...args: any[]) => void>>();
+
+  constructor(source: CredentialSource, options: ResolvedOptions) {
+    this.name = source.name;
+    this.#source = source;
+    this.#options = options;
+  }
+
+  getCredentials(options: { signal?: AbortSignal } = {}): Promise<RedisCredentials> {
+    if (this.#disposed) return Promise.reject(new ManagerDisposedError("get credentials"));
+    const signal = options?.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      return Promise.reject(new InvalidOptionsError("signal", "must be an AbortSignal."));
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const valid = this.#valid();
+    if (valid) return Promise.resolve(valid);
+
+    const hadCredentials = this.#current !== undefined;
+    // With no attempt running or scheduled (first call, after a failed first fetch, or after a
+    // permanent error stopped the retries), this call starts one; otherwise it joins the next.
+    if (this.#inflight === undefined && this.#next === undefined) {
+      this.#startAttempt(hadCredentials ? "retry" : "initial");
+    }
+    return this.#wait(signal, (failure) =>
+      hadCredentials
+        ? new CredentialsExpiredError(
+            `The credentials from "${this.name}" have expired and fetching new ones failed: ${failure.message}`,
+            { cause: failure },
+          )
+        : failure,
+    );
+  }
+
+  peekCredentials(): RedisCredentials | undefined {
+    this.#assertLive("peek credentials");
+    return this.#valid();
+  }
+
+  refresh(): Promise<RedisCredentials> {
+    if (this.#disposed) return Promise.reject(new ManagerDisposedError("refresh credentials"));
+    if (this.#inflight === undefined) {
+      const now = this.#options.clock.now();
+      const valid = this.#valid();
+      if (valid && now - this.#lastForcedAt < this.#options.minRefreshIntervalMs) {
+        return Promise.resolve(valid);
+      }
+      this.#lastForcedAt = now;
+      this.#startAttempt(this.#current === undefined ? "initial" : "forced");
+    }
+    return this.#wait(undefined, (failure) => failure);
+  }
+
+  subscribe(listener: CredentialsListener): () => void {
+    this.#assertLive("subscribe");
+    if (typeof listener !== "function") {
+      throw new InvalidOptionsError("listener", "must be a function that takes credentials.");
+    }
+    const subscription: Subscription = { listener, pending: undefined };
+    this.#subscriptions.add(subscription);
+    return () => {
+      subscription.pending?.cancel();
+      this.#subscriptions.delete(subscription);
+    };
+  }
+
+  on<E extends TokenManagerEvent>(event: E, handler: TokenManagerEvents[E]): this {
+    this.#assertLive("add an event handler");
+    if (!eventNames.includes(event)) {
+      throw new InvalidOptionsError(
+        "event",
+        `must be one of ${eventNames.join(", ")}; got ${String(event)}.`,
+      );
+    }
+    if (typeof handler !== "function") {
+      throw new InvalidOptionsError("handler", "must be a function.");
+    }
+    let handlers = this.#handlers.get(event);
+    if (handlers === undefined) {
+      handlers = new Set();
+      this.#handlers.set(event, handlers);
+    }
+    handlers.add(handler);
+    return this;
+  }
+
+  off(event: string, handler: (...args: any[]) => void): this {
+    this.#handlers.get(event as TokenManagerEvent)?.delete(handler);
+    return this;
+  }
+
+  status(): TokenManagerStatus {
+    const current = this.#current;
+    return {
+      state: this.#state(),
+      source: this.name,
+      ...(current && { username: current.username, expiresAt: current.expiresAt }),
+      ...(this.#next && { nextRefreshAt: this.#next.at }),
+      ...(this.#lastRefreshAt !== undefined && { lastRefreshAt: this.#lastRefreshAt }),
+      ...(this.#lastError && { lastError: this.#lastError }),
+      counters: { ...this.#counters, subscribers: this.#subscriptions.size },
+    };
+  }
+
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#cancelNext();
+    this.#expiryTimer?.cancel();
+    this.#inflight?.abort(new ManagerDisposedError("fetch credentials"));
+    this.#inflight = undefined;
+    for (const subscription of this.#subscriptions) subscription.pending?.cancel();
+    this.#subscriptions.clear();
+    this.#handlers.clear();
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const waiter of waiters) waiter.reject(new ManagerDisposedError("get credentials"));
+    this.#current = undefined;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+
+  // --- fetching -------------------------------------------------------------------------
+
+  #startAttempt(reason: FetchReason): void {
+    this.#cancelNext();
+    const controller = new AbortController();
+    this.#inflight = controller;
+    this.#counters.fetches++;
+    publish(diagnosticsChannels.fetch, {
+      ...this.#tag(),
+      reason,
+      attempt: this.#backoffAttempt,
+    });
+    this.#fetchOnce(reason, controller).then(
+      (value) => {
+        if (this.#inflight !== controller) return; // disposed meanwhile
+        this.#inflight = undefined;
+        let credentials: RedisCredentials;
+        try {
+          credentials = validateSourceResult(this.name, value, this.#options.clock.now());
+        } catch (error) {
+          this.#onFailure(error, reason);
+          return;
+        }
+        this.#onSuccess(credentials, reason);
+      },
+      (error: unknown) => {
+        if (this.#inflight !== controller) return;
+        this.#inflight = undefined;
+        this.#onFailure(error, reason);
+      },
+    );
+  }
+
+  /** One call to the source, bounded by `fetchTimeoutMs`; a late answer is ignored. */
+  #fetchOnce(reason: FetchReason, controller: AbortController): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const { fetchTimeoutMs, clock } = this.#options;
+      const timeout = startTimer(clock, fetchTimeoutMs, () => {
+        const error = new CredentialsFetchError(
+          this.name,
+          `Credential source "${this.name}" did not answer within ${fetchTimeoutMs} ms (fetchTimeoutMs); the attempt was aborted and will be retried.`,
+        );
+        controller.abort(error);
+        reject(error);
+      });
+      let answer: Promise<unknown>;
+      try {
+        answer = Promise.resolve(this.#source.fetch({ signal: controller.signal, reason }));
+      } catch (error) {
+        answer = Promise.reject(error);
+      }
+      answer.then(
+        (value) => {
+          timeout.cancel();
+          resolve(value);
+        },
+        (error: unknown) => {
+          timeout.cancel();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #onSuccess(credentials: RedisCredentials, reason: FetchReason): void {
+    const now = this.#options.clock.now();
+    const previous = this.#current;
+
+    if (previous && sameCredentials(previous, credentials)) {
+      // Identity libraries cache tokens: the same token again is no refresh and no fan-out.
+      if (credentials.expiresAt > previous.expiresAt) {
+        this.#current = credentials;
+        this.#armExpiry(now);
+        this.#scheduleRefresh(credentials, now);
+      } else {
+        this.#scheduleAt(backoffDelay(this.#backoffAttempt++, this.#options.retry), "retry");
+      }
+      publish(diagnosticsChannels.unchanged, {
+        ...this.#tag(),
+        reason,
+        expiresAt: this.#current?.expiresAt,
+        nextRefreshAt: this.#next?.at,
+      });
+      this.#endExpiredEpisode(now);
+      this.#settleWaiters(undefined);
+      return;
+    }
+
+    this.#current = credentials;
+    this.#backoffAttempt = 0;
+    this.#lastError = undefined;
+    this.#lastRefreshAt = now;
+    this.#counters.refreshes++;
+    this.#armExpiry(now);
+    this.#scheduleRefresh(credentials, now);
+    const refreshed = {
+      source: this.name,
+      reason,
+      username: credentials.username,
+      expiresAt: credentials.expiresAt,
+      ...(this.#next && { nextRefreshAt: this.#next.at }),
+    };
+    publish(diagnosticsChannels.refreshed, { ...this.#tag(), ...refreshed });
+    this.#emit("refreshed", refreshed);
+    this.#endExpiredEpisode(now);
+    if (previous) this.#fanOut(credentials, previous, now);
+    this.#settleWaiters(undefined);
+  }
+
+  #onFailure(error: unknown, reason: FetchReason): void {
+    this.#counters.failures++;
+    const failure =
+      error instanceof CredentialsFetchError
+        ? error
+        : new CredentialsFetchError(
+            this.name,
+            `Credential source "${this.name}" failed to fetch credentials (${reason}): ${describeError(error).message}`,
+            { cause: error },
+          );
+    this.#lastError = failure;
+    const retryable = this.#isRetryable(error);
+    // Only held credentials keep a retry loop going: after a failed first fetch the manager
+    // stays idle and the next caller starts a new attempt.
+    if (this.#current !== undefined && retryable) {
+      this.#scheduleAt(backoffDelay(this.#backoffAttempt++, this.#options.retry), "retry");
+    }
+    publish(diagnosticsChannels.refreshFailed, {
+      ...this.#tag(),
+      reason,
+      error: describeError(failure),
+      permanent: !retryable,
+      nextRefreshAt: this.#next?.at,
+    });
+    this.#emit("refreshFailed", failure);
+    this.#settleWaiters(failure);
+  }
+
+  #isRetryable(error: unknown): boolean {
+    const custom = this.#options.retry.isRetryable;
+    if (custom === undefined) return !isPermanent(error);
+    try {
+      return custom(error) !== false;
+    } catch {
+      return true; // a broken predicate must not stop the refresh loop for good
+    }
+  }
+
+  // --- timers ---------------------------------------------------------------------------
+
+  #scheduleRefresh(credentials: RedisCredentials, now: number): void {
+    if (credentials.expiresAt === Number.POSITIVE_INFINITY) {
+      this.#cancelNext();
+      return;
+    }
+    const hint = credentials.refreshAt === undefined ? undefined : credentials.refreshAt - now;
+    this.#scheduleAt(refreshDelay(credentials.expiresAt - now, hint, this.#options), "scheduled");
+  }
+
+  #scheduleAt(delayMs: number, reason: FetchReason): void {
+    this.#cancelNext();
+    const timer = startTimer(this.#options.clock, delayMs, () => {
+      this.#next = undefined;
+      this.#startAttempt(reason);
+    });
+    this.#next = { timer, at: this.#options.clock.now() + delayMs };
+  }
+
+  #cancelNext(): void {
+    this.#next?.timer.cancel();
+    this.#next = undefined;
+  }
+
+  #armExpiry(now: number): void {
+    this.#expiryTimer?.cancel();
+    this.#expiryTimer = undefined;
+    const credentials = this.#current;
+    if (credentials === undefined || credentials.expiresAt === Number.POSITIVE_INFINITY) return;
+    this.#expiryTimer = startTimer(this.#options.clock, credentials.expiresAt - now, () => {
+      this.#expiryTimer = undefined;
+      if (this.#expiredSince !== undefined || this.#current !== credentials) return;
+      this.#expiredSince = credentials.expiresAt;
+      const event = {
+        source: this.name,
+        expiredAt: credentials.expiresAt,
+        ...(this.#lastError && { lastError: this.#lastError }),
+      };
+      publish(diagnosticsChannels.expired, { ...this.#tag(), expiredAt: credentials.expiresAt });
+      this.#emit("expired", event);
+    });
+  }
+
+  #endExpiredEpisode(now: number): void {
+    if (this.#expiredSince === undefined) return;
+    const event = { source: this.name, downtimeMs: Math.max(0, now - this.#expiredSince) };
+    this.#expiredSince = undefined;
+    publish(diagnosticsChannels.recovered, { ...this.#tag(), downtimeMs: event.downtimeMs });
+    this.#emit("recovered", event);
+  }
+
+  // --- waiting and fan-out ----------------------------------------------------------------
+
+  #wait(
+    signal: AbortSignal | undefined,
+    onFailure: (failure: CredentialsFetchError) => Error,
+  ): Promise<RedisCredentials> {
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.#waiters.delete(waiter);
+        reject(signal?.reason);
+      };
+      const done = () => signal?.removeEventListener("abort", onAbort);
+      const waiter: Waiter = {
+        resolve: (credentials) => {
+          done();
+          resolve(credentials);
+        },
+        fail: (failure) => {
+          done();
+          reject(onFailure(failure));
+        },
+        reject: (error) => {
+          done();
+          reject(error);
+        },
+      };
+      this.#waiters.add(waiter);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Ends the wait of everyone waiting on this attempt; with no usable outcome, they wait on. */
+  #settleWaiters(failure: CredentialsFetchError | undefined): void {
+    const valid = this.#valid();
+    if (failure === undefined && valid === undefined) return;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const waiter of waiters) {
+      if (failure) waiter.fail(failure);
+      else if (valid) waiter.resolve(valid);
+    }
+  }
+
+  /**
+   * Hands new credentials to every subscriber at a staggered time within
+   * min(reauthSpreadMs, half the time the previous credentials had left), so that the server
+   * does not get every connection's AUTH at once and all of them land before the old expiry.
+   */
+  #fanOut(credentials: RedisCredentials, previous: RedisCredentials, now: number): void {
+    const subscriptions = [...this.#subscriptions];
+    if (subscriptions.length === 0) return;
+    const previousLeft = Math.max(0, previous.expiresAt - now);
+    const spreadMs = Math.min(this.#options.reauthSpreadMs, previousLeft / 2);
+    publish(diagnosticsChannels.fanOut, {
+      ...this.#tag(),
+      subscribers: subscriptions.length,
+      spreadMs,
+    });
+    subscriptions.forEach((subscription, index) => {
+      // A delivery still waiting for older credentials is replaced: it hears only the newest.
+      subscription.pending?.cancel();
+      subscription.pending = undefined;
+      if (spreadMs === 0) {
+        this.#deliver(subscription, credentials);
+        return;
+      }
+      // One random point inside each subscriber's own slice: evenly staggered, never in step.
+      const offset = (spreadMs * (index + Math.random())) / subscriptions.length;
+      subscription.pending = startTimer(this.#options.clock, offset, () => {
+        subscription.pending = undefined;
+        this.#deliver(subscription, credentials);
+      });
+    });
+  }
+
+  #deliver(subscription: Subscription, credentials: RedisCredentials): void {
+    if (!this.#subscriptions.has(subscription)) return;
+    try {
+      const result = subscription.listener(credentials);
+      if (result && typeof result.then === "function") {
+        result.then(undefined, (error: unknown) => this.#reportSubscriberError(error));
+      }
+    } catch (error) {
+      this.#reportSubscriberError(error);
+    }
+  }
+
+  #reportSubscriberError(error: unknown): void {
+    if (this.#disposed) return;
+    publish(diagnosticsChannels.subscriberError, { ...this.#tag(), error: describeError(error) });
+    this.#emit("subscriberError", error);
+  }
+
+  // --- events and state --------------------------------------------------------------------
+
+  #emit<E extends TokenManagerEvent>(
+    event: E,
+    payload: Parameters<TokenManagerEvents[E]>[0],
+  ): void {
+    const handlers = this.#handlers.get(event);
+    if (handlers === undefined) return;
+    for (const handler of [...handlers]) {
+      try {
+        handler(payload);
+      } catch (error) {
+        // A throwing handler must not break the lifecycle; it is reported like a subscriber.
+        if (event !== "subscriberError") this.#reportSubscriberError(error);
+      }
+    }
+  }
+
+  #valid(): RedisCredentials | undefined {
+    const current = this.#current;
+    return current && this.#options.clock.now() < current.expiresAt ? current : undefined;
+  }
+
+  #state(): TokenManagerStatus["state"] {
+    if (this.#disposed) return "disposed";
+    if (this.#current === undefined) return this.#inflight ? "acquiring" : "idle";
+    return this.#valid() ? "ready" : "expired";
+  }
+
+  #assertLive(operation: string): void {
+    if (this.#disposed) throw new ManagerDisposedError(operation);
+  }
+
+  #tag() {
+    return { manager: this.#id, source: this.name };
+  }
+}

@@ -1,0 +1,194 @@
+/** What a credential source returns and the token manager hands out. */
+export interface RedisCredentials {
+  /** The Redis (ACL) user name; `'default'` where the server wants no user name. */
+  readonly username: string;
+  /**
+   * The token or password. Credentials made by the manager keep it readable here but hide it
+   * from `util.inspect`, `JSON.stringify`, `String()` and object spread: copy credentials by field.
+   */
+  readonly password: string;
+  /** When the credentials stop working, in epoch milliseconds; `Infinity` for ones that never expire. */
+  readonly expiresAt: number;
+  /** Optional hint from the source (epoch ms): refresh no later than this. */
+  readonly refreshAt?: number;
+}
+
+/** Why the manager is fetching. */
+export type FetchReason = "initial" | "scheduled" | "forced" | "retry";
+
+/** Passed to {@link CredentialSource.fetch} on every attempt. */
+export interface FetchContext {
+  /** Aborted when the attempt times out (`fetchTimeoutMs`) or the manager is disposed. */
+  readonly signal: AbortSignal;
+  readonly reason: FetchReason;
+}
+
+/** Implement this to plug any identity provider into a token manager. */
+export interface CredentialSource {
+  /** Shown in errors, events and diagnostics (never a secret). */
+  readonly name: string;
+  fetch(context: FetchContext): Promise<RedisCredentials>;
+}
+
+/** The manager's only view of time; inject a fake one in tests. */
+export interface Clock {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface RetryOptions {
+  /**
+   * The shortest wait before another attempt, and the base of the exponential backoff.
+   * @default 250
+   */
+  initialDelayMs?: number;
+  /**
+   * The longest wait between attempts. Retries never stop on their own: they go on at this
+   * pace until the source answers, because a manager that gives up leaves every connection to die.
+   * @default 30_000
+   */
+  maxDelayMs?: number;
+  /**
+   * Growth of the backoff ceiling per failed attempt.
+   * @default 2
+   */
+  multiplier?: number;
+  /**
+   * Decides whether a failed attempt is retried; a `false` stops the retry loop (credentials
+   * already held are still served until they expire).
+   * @default every error not marked with `markPermanent`
+   */
+  isRetryable?: (error: unknown) => boolean;
+}
+
+export interface TokenManagerOptions {
+  /**
+   * Refresh after this share of the token's lifetime.
+   * @default 0.75
+   */
+  refreshRatio?: number;
+  /**
+   * Refresh at least this long before expiry (Azure asks for 3 minutes or more), unless that is
+   * less than half the lifetime.
+   * @default 300_000
+   */
+  refreshBeforeExpiryMs?: number;
+  /**
+   * No scheduled refresh sooner than this after receipt, and no forced refresh sooner than this
+   * after the last forced one.
+   * @default 5_000
+   */
+  minRefreshIntervalMs?: number;
+  /**
+   * The scheduled refresh lands at a random point of a window this wide (at most a tenth of the
+   * lifetime) that ends at the target, so a fleet started together does not refresh in step.
+   * @default 30_000
+   */
+  refreshJitterMs?: number;
+  /**
+   * One fetch attempt is aborted (through its signal) and counted as failed after this.
+   * @default 10_000
+   */
+  fetchTimeoutMs?: number;
+  /** Backoff between failed attempts. */
+  retry?: RetryOptions;
+  /**
+   * Subscribers hear of new credentials at staggered times over
+   * min(this, half the time the previous credentials had left), so that a server does not get
+   * every connection's AUTH at once.
+   * @default 5_000
+   */
+  reauthSpreadMs?: number;
+  /**
+   * Time source.
+   * @default real timers, unref'd so that a manager never keeps a process alive
+   */
+  clock?: Clock;
+}
+
+export type TokenManagerState = "idle" | "acquiring" | "ready" | "expired" | "disposed";
+
+export interface TokenManagerStatus {
+  readonly state: TokenManagerState;
+  /** The source's name. */
+  readonly source: string;
+  /** The user name of the credentials held (not a secret). */
+  readonly username?: string;
+  readonly expiresAt?: number;
+  /** When the next scheduled refresh or retry attempt runs. */
+  readonly nextRefreshAt?: number;
+  /** When credentials last changed. */
+  readonly lastRefreshAt?: number;
+  /** The error of the last failed attempt, until the next success. */
+  readonly lastError?: Error;
+  readonly counters: {
+    /** Fetch attempts started. */
+    readonly fetches: number;
+    /** Fetch attempts that failed. */
+    readonly failures: number;
+    /** Fetches that yielded new credentials (the first included). */
+    readonly refreshes: number;
+    /** Current subscribers. */
+    readonly subscribers: number;
+  };
+}
+
+/** Payload of the `refreshed` event: what changed, never the password. */
+export interface RefreshedEvent {
+  readonly source: string;
+  readonly reason: FetchReason;
+  readonly username: string;
+  readonly expiresAt: number;
+  readonly nextRefreshAt?: number;
+}
+
+/** Payload of the `expired` event. */
+export interface ExpiredEvent {
+  readonly source: string;
+  readonly expiredAt: number;
+  readonly lastError?: Error;
+}
+
+/** Payload of the `recovered` event. */
+export interface RecoveredEvent {
+  readonly source: string;
+  /** How long connections had no valid credentials. */
+  readonly downtimeMs: number;
+}
+
+export interface TokenManagerEvents {
+  /** Every fetch that yields new credentials, the first included. */
+  refreshed: (event: RefreshedEvent) => void;
+  /** Every failed attempt; the payload is a `CredentialsFetchError` with the source's error as `cause`. */
+  refreshFailed: (error: Error) => void;
+  /** Once when held credentials lapse with no replacement. */
+  expired: (event: ExpiredEvent) => void;
+  /** The first success after `expired`. */
+  recovered: (event: RecoveredEvent) => void;
+  /** A subscriber (or an event handler) threw or rejected. */
+  subscriberError: (error: unknown) => void;
+}
+
+export type TokenManagerEvent = keyof TokenManagerEvents;
+
+export type CredentialsListener = (credentials: RedisCredentials) => void | Promise<void>;
+
+export interface TokenManager extends AsyncDisposable {
+  /** The source's name. */
+  readonly name: string;
+  /** Cached credentials; concurrent callers before the first fetch share one fetch. */
+  getCredentials(options?: { signal?: AbortSignal }): Promise<RedisCredentials>;
+  /** Synchronous; `undefined` before the first fetch and once the credentials expired. */
+  peekCredentials(): RedisCredentials | undefined;
+  /** Forced refresh (the server said WRONGPASS, say); overlapping calls share one fetch. */
+  refresh(): Promise<RedisCredentials>;
+  /** Hear of credentials that replace ones already handed out. Returns the unsubscribe function. */
+  subscribe(listener: CredentialsListener): () => void;
+  on<E extends TokenManagerEvent>(event: E, handler: TokenManagerEvents[E]): this;
+  /** Removes a handler; does nothing for one never added, or after `dispose()`. */
+  off(event: string, handler: (...args: any[]) => void): this;
+  status(): TokenManagerStatus;
+  /** Cancels every timer and any in-flight fetch. Idempotent. */
+  dispose(): Promise<void>;
+}
