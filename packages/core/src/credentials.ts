@@ -26,7 +26,12 @@ class Credentials implements RedisCredentials {
   }
 
   toJSON() {
-    return { username: this.username, password: "[redacted]", expiresAt: this.expiresAt };
+    return {
+      username: this.username,
+      password: "[redacted]",
+      expiresAt: this.expiresAt,
+      ...(this.refreshAt !== undefined && { refreshAt: this.refreshAt }),
+    };
   }
 
   toString() {
@@ -34,7 +39,8 @@ class Credentials implements RedisCredentials {
   }
 
   [inspectCustom]() {
-    return `RedisCredentials { username: ${JSON.stringify(this.username)}, password: [redacted], expiresAt: ${this.expiresAt} }`;
+    const refreshAt = this.refreshAt === undefined ? "" : `, refreshAt: ${this.refreshAt}`;
+    return `RedisCredentials { username: ${JSON.stringify(this.username)}, password: [redacted], expiresAt: ${this.expiresAt}${refreshAt} }`;
   }
 }
 
@@ -66,7 +72,7 @@ export function validateSourceResult(
       `Credential source "${source}" returned invalid credentials: \`${field}\` ${problem}.`,
       { field },
     );
-  if (typeof value !== "object" || value === null) {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw fail(
       "credentials",
       `must be an object with username, password and expiresAt, got ${describe(value)}`,

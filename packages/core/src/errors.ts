@@ -62,10 +62,14 @@ const permanentMark = Symbol.for("redis-credentials.permanent");
  * A thrown value that is not an Error is wrapped in a `CredentialsError`.
  */
 export function markPermanent(error: unknown): Error {
+  // A frozen error cannot carry the mark: wrap it, keeping it as the cause.
   const marked =
-    error instanceof Error
+    error instanceof Error && Object.isExtensible(error)
       ? error
-      : new CredentialsError(`Permanent failure: ${String(error)}`, { cause: error });
+      : new CredentialsError(
+          error instanceof Error ? error.message : `Permanent failure: ${String(error)}`,
+          { cause: error },
+        );
   Object.defineProperty(marked, permanentMark, { value: true, enumerable: false });
   return marked;
 }

@@ -1,5 +1,5 @@
 import { createCredentials } from "./credentials";
-import { InvalidTokenError } from "./errors";
+import { InvalidOptionsError, InvalidTokenError } from "./errors";
 import type { RedisCredentials } from "./types";
 
 /** The claims of a JWT payload; the ones Entra ID, AWS and GCP tokens carry are typed. */
@@ -62,13 +62,17 @@ function decodeSegment(segment: string, part: "header" | "payload"): Record<stri
  */
 export function credentialsFromJwt(
   token: string,
-  options: { username?: string } = {},
+  options?: { username?: string },
 ): RedisCredentials {
+  const explicit = options?.username;
+  if (explicit !== undefined && (typeof explicit !== "string" || explicit.length === 0)) {
+    throw new InvalidOptionsError("username", "must be a non-empty string when given.");
+  }
   const claims = decodeJwtClaims(token);
   if (typeof claims.exp !== "number" || !Number.isFinite(claims.exp)) {
     throw new InvalidTokenError("The token has no numeric `exp` claim, so its expiry is unknown.");
   }
-  const username = options.username ?? claims.oid;
+  const username = explicit ?? claims.oid;
   if (typeof username !== "string" || username.length === 0) {
     throw new InvalidTokenError(
       "The token has no `oid` claim to use as the Redis user name: pass `username` explicitly (the object id of the identity, or the Redis user it is mapped to).",

@@ -45,7 +45,7 @@ export function resolveOptions(options: TokenManagerOptions | undefined): Resolv
   if (options === undefined) options = {};
   assertPlainObject("options", options);
   rejectUnknownKeys("", options, topLevelKeys);
-  const retry = options.retry ?? {};
+  const retry = options.retry === undefined ? {} : options.retry;
   assertPlainObject("retry", retry);
   rejectUnknownKeys("retry.", retry, retryKeys);
 

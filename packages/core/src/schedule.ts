@@ -50,7 +50,9 @@ export function refreshDelay(
   random: () => number = Math.random,
 ): number {
   const window = refreshWindow(lifetimeMs, options);
-  const jittered = window.earliestMs + random() * (window.latestMs - window.earliestMs);
+  const span = window.latestMs - window.earliestMs;
+  // Never-expiring credentials have an infinite window: only a hint can schedule them.
+  const jittered = Number.isFinite(span) ? window.earliestMs + random() * span : window.latestMs;
   if (hintDelayMs === undefined) return jittered;
   return Math.min(jittered, Math.max(window.floorMs, hintDelayMs));
 }

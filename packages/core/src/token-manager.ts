@@ -9,12 +9,13 @@ import {
   ManagerDisposedError,
 } from "./errors";
 import { type ResolvedOptions, resolveOptions } from "./options";
-import { backoffDelay, refreshDelay } from "./schedule";
+import { backoffDelay, refreshDelay, refreshWindow } from "./schedule";
 import type {
   CredentialSource,
   CredentialsListener,
   FetchReason,
   RedisCredentials,
+  RefreshedEvent,
   TokenManager,
   TokenManagerEvent,
   TokenManagerEvents,
@@ -37,6 +38,12 @@ interface Waiter {
   fail(error: CredentialsFetchError): void;
   /** Reject as is (disposal). */
   reject(error: unknown): void;
+}
+
+/** The fetch attempt in flight: how to abort it and its timeout. */
+interface Attempt {
+  readonly controller: AbortController;
+  timeout: Timer | undefined;
 }
 
 interface Subscription {
@@ -78,7 +85,7 @@ class DefaultTokenManager implements TokenManager {
 
   /** The credentials last received; kept after they expire so that a replacement fans out. */
   #current: RedisCredentials | undefined;
-  #inflight: AbortController | undefined;
+  #inflight: Attempt | undefined;
   #next: { timer: Timer; at: number } | undefined;
   #expiryTimer: Timer | undefined;
   /** Set while held credentials have lapsed with no replacement. */
@@ -201,7 +208,8 @@ class DefaultTokenManager implements TokenManager {
     this.#disposed = true;
     this.#cancelNext();
     this.#expiryTimer?.cancel();
-    this.#inflight?.abort(new ManagerDisposedError("fetch credentials"));
+    this.#inflight?.timeout?.cancel();
+    this.#inflight?.controller.abort(new ManagerDisposedError("fetch credentials"));
     this.#inflight = undefined;
     for (const subscription of this.#subscriptions) subscription.pending?.cancel();
     this.#subscriptions.clear();
@@ -220,17 +228,17 @@ class DefaultTokenManager implements TokenManager {
 
   #startAttempt(reason: FetchReason): void {
     this.#cancelNext();
-    const controller = new AbortController();
-    this.#inflight = controller;
+    const attempt: Attempt = { controller: new AbortController(), timeout: undefined };
+    this.#inflight = attempt;
     this.#counters.fetches++;
     publish(diagnosticsChannels.fetch, {
       ...this.#tag(),
       reason,
       attempt: this.#backoffAttempt,
     });
-    this.#fetchOnce(reason, controller).then(
+    this.#fetchOnce(reason, attempt).then(
       (value) => {
-        if (this.#inflight !== controller) return; // disposed meanwhile
+        if (this.#inflight !== attempt) return; // disposed meanwhile
         this.#inflight = undefined;
         let credentials: RedisCredentials;
         try {
@@ -242,7 +250,7 @@ class DefaultTokenManager implements TokenManager {
         this.#onSuccess(credentials, reason);
       },
       (error: unknown) => {
-        if (this.#inflight !== controller) return;
+        if (this.#inflight !== attempt) return;
         this.#inflight = undefined;
         this.#onFailure(error, reason);
       },
@@ -250,17 +258,19 @@ class DefaultTokenManager implements TokenManager {
   }
 
   /** One call to the source, bounded by `fetchTimeoutMs`; a late answer is ignored. */
-  #fetchOnce(reason: FetchReason, controller: AbortController): Promise<unknown> {
+  #fetchOnce(reason: FetchReason, attempt: Attempt): Promise<unknown> {
+    const { controller } = attempt;
     return new Promise((resolve, reject) => {
       const { fetchTimeoutMs, clock } = this.#options;
       const timeout = startTimer(clock, fetchTimeoutMs, () => {
         const error = new CredentialsFetchError(
           this.name,
-          `Credential source "${this.name}" did not answer within ${fetchTimeoutMs} ms (fetchTimeoutMs); the attempt was aborted and will be retried.`,
+          `Credential source "${this.name}" did not answer within ${fetchTimeoutMs} ms (fetchTimeoutMs); the attempt was aborted.`,
         );
         controller.abort(error);
         reject(error);
       });
+      attempt.timeout = timeout;
       let answer: Promise<unknown>;
       try {
         answer = Promise.resolve(this.#source.fetch({ signal: controller.signal, reason }));
@@ -286,6 +296,7 @@ class DefaultTokenManager implements TokenManager {
 
     if (previous && sameCredentials(previous, credentials)) {
       // Identity libraries cache tokens: the same token again is no refresh and no fan-out.
+      this.#lastError = undefined;
       if (credentials.expiresAt > previous.expiresAt) {
         this.#current = credentials;
         this.#armExpiry(now);
@@ -310,13 +321,14 @@ class DefaultTokenManager implements TokenManager {
     this.#lastRefreshAt = now;
     this.#counters.refreshes++;
     this.#armExpiry(now);
-    this.#scheduleRefresh(credentials, now);
-    const refreshed = {
+    const window = this.#scheduleRefresh(credentials, now);
+    const refreshed: RefreshedEvent = {
       source: this.name,
       reason,
       username: credentials.username,
       expiresAt: credentials.expiresAt,
       ...(this.#next && { nextRefreshAt: this.#next.at }),
+      ...(window && { refreshWindow: window }),
     };
     publish(diagnosticsChannels.refreshed, { ...this.#tag(), ...refreshed });
     this.#emit("refreshed", refreshed);
@@ -365,13 +377,21 @@ class DefaultTokenManager implements TokenManager {
 
   // --- timers ---------------------------------------------------------------------------
 
-  #scheduleRefresh(credentials: RedisCredentials, now: number): void {
-    if (credentials.expiresAt === Number.POSITIVE_INFINITY) {
-      this.#cancelNext();
-      return;
-    }
+  /** Schedules the refresh of fresh credentials; returns the window it was drawn from. */
+  #scheduleRefresh(
+    credentials: RedisCredentials,
+    now: number,
+  ): { earliest: number; latest: number } | undefined {
+    const lifetime = credentials.expiresAt - now;
     const hint = credentials.refreshAt === undefined ? undefined : credentials.refreshAt - now;
-    this.#scheduleAt(refreshDelay(credentials.expiresAt - now, hint, this.#options), "scheduled");
+    if (lifetime === Number.POSITIVE_INFINITY && hint === undefined) {
+      this.#cancelNext();
+      return undefined;
+    }
+    this.#scheduleAt(refreshDelay(lifetime, hint, this.#options), "scheduled");
+    if (lifetime === Number.POSITIVE_INFINITY) return undefined;
+    const window = refreshWindow(lifetime, this.#options);
+    return { earliest: now + window.earliestMs, latest: now + window.latestMs };
   }
 
   #scheduleAt(delayMs: number, reason: FetchReason): void {

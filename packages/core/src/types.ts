@@ -140,7 +140,10 @@ export interface RefreshedEvent {
   readonly reason: FetchReason;
   readonly username: string;
   readonly expiresAt: number;
+  /** When the scheduled refresh of these credentials runs (absent for ones that never expire). */
   readonly nextRefreshAt?: number;
+  /** The jitter window (epoch ms) `nextRefreshAt` was drawn from, before any `refreshAt` hint. */
+  readonly refreshWindow?: { readonly earliest: number; readonly latest: number };
 }
 
 /** Payload of the `expired` event. */
