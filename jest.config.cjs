@@ -13,6 +13,8 @@ const shared = {
   testEnvironment: "node",
   moduleFileExtensions: ["ts", "js", "json"],
   setupFilesAfterEnv: ["<rootDir>/jest.setup.cjs"],
+  // Tests run against the packages' sources, so they need no build and coverage sees the source.
+  moduleNameMapper: { "^@redis-credentials/([a-z-]+)$": "<rootDir>/packages/$1/src" },
 };
 
 /** @type {import('jest').Config} */

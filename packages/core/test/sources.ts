@@ -1,7 +1,8 @@
 import type { CredentialSource, FetchContext, RedisCredentials } from "../src";
 import type { FakeClock } from "./fake-clock";
 
-export const MINUTE = 60_000;
+export const SECOND = 1_000;
+export const MINUTE = 60 * SECOND;
 export const HOUR = 60 * MINUTE;
 
 /** A promise with its resolve and reject functions exposed. */
@@ -86,4 +87,14 @@ export async function settle<T>(
   } catch (error) {
     return { ok: false, error };
   }
+}
+
+/** What `action` throws (undefined if it returns). */
+export function thrownBy(action: () => unknown): unknown {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
 }

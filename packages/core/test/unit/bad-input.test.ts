@@ -12,7 +12,7 @@ import {
   type TokenManagerOptions,
 } from "../../src";
 import { FakeClock } from "../fake-clock";
-import { countingSource, HOUR, settle } from "../sources";
+import { countingSource, HOUR, settle, thrownBy } from "../sources";
 
 /** Builds options from a dotted name (`retry.initialDelayMs`) and a value. */
 function optionsWith(name: string, value: unknown): TokenManagerOptions {
@@ -26,12 +26,9 @@ function optionsWith(name: string, value: unknown): TokenManagerOptions {
 function expectRejectedOption(options: unknown, option: string, source?: unknown) {
   const clock = new FakeClock();
   const valid = countingSource(clock);
-  let thrown: unknown;
-  try {
-    createTokenManager((source ?? valid) as CredentialSource, options as TokenManagerOptions);
-  } catch (error) {
-    thrown = error;
-  }
+  const thrown = thrownBy(() =>
+    createTokenManager((source ?? valid) as CredentialSource, options as TokenManagerOptions),
+  );
   expect(thrown).toBeInstanceOf(InvalidOptionsError);
   const error = thrown as InvalidOptionsError;
   expect(error.option).toBe(option);
@@ -141,12 +138,7 @@ describe("invalid options throw InvalidOptionsError naming the option, at constr
     ["an object with an empty name", { name: "", fetch: async () => ({}) }],
     ["an object with a non-string name", { name: 5, fetch: async () => ({}) }],
   ])("a source that is %s", (_label, source) => {
-    let thrown: unknown;
-    try {
-      createTokenManager(source as unknown as CredentialSource);
-    } catch (error) {
-      thrown = error;
-    }
+    const thrown = thrownBy(() => createTokenManager(source as unknown as CredentialSource));
     expect(thrown).toBeInstanceOf(InvalidOptionsError);
     expect((thrown as InvalidOptionsError).option).toBe("source");
     expect((thrown as Error).message).toContain("`source`");
@@ -451,12 +443,7 @@ describe("staticCredentials", () => {
     ["an empty username", { username: "", password: "pw" }, "username"],
     ["a numeric username", { username: 5, password: "pw" }, "username"],
   ])("%s: InvalidOptionsError naming %s", (_label, options, option) => {
-    let thrown: unknown;
-    try {
-      staticCredentials(options as unknown as { password: string });
-    } catch (error) {
-      thrown = error;
-    }
+    const thrown = thrownBy(() => staticCredentials(options as unknown as { password: string }));
     expect(thrown).toBeInstanceOf(InvalidOptionsError);
     expect((thrown as InvalidOptionsError).option).toBe(option);
   });

@@ -4,9 +4,7 @@ import vm from "node:vm";
 import { CredentialsExpiredError, CredentialsFetchError, createTokenManager } from "../../src";
 import { FakeClock } from "../fake-clock";
 import { credentialsFor, recordEvents, scriptedSource } from "../helpers";
-
-const SECOND = 1_000;
-const MINUTE = 60 * SECOND;
+import { MINUTE, SECOND } from "../sources";
 
 /**
  * A manager whose first credentials (5 min) are never replaced: every later fetch fails until

@@ -1,8 +1,7 @@
 import { type CredentialSource, CredentialsFetchError, createTokenManager } from "../../src";
 import { FakeClock } from "../fake-clock";
 import { credentialsFor, deferred, recordEvents, scriptedSource } from "../helpers";
-
-const HOUR = 60 * 60 * 1000;
+import { HOUR } from "../sources";
 
 /** Settles `promises` if they settle once pending jobs and due timers have run; never hangs. */
 async function settleAll<T>(clock: FakeClock, promises: Promise<T>[]) {
@@ -12,6 +11,17 @@ async function settleAll<T>(clock: FakeClock, promises: Promise<T>[]) {
   });
   await clock.advance(0);
   return outcomes;
+}
+
+/** A manager whose source fails its first fetch with `error` and answers token-2 after. */
+function failingOnce(error: Error) {
+  const clock = new FakeClock();
+  const source = scriptedSource(clock, (call) => {
+    if (call.n === 1) return Promise.reject(error);
+    return credentialsFor(clock, HOUR, "token-2");
+  });
+  const manager = createTokenManager(source, { clock });
+  return { clock, source, manager };
 }
 
 describe("a failed first fetch", () => {
@@ -45,12 +55,7 @@ describe("a failed first fetch", () => {
   });
 
   test("leaves the manager idle with no timer; the next getCredentials() starts an attempt that can succeed", async () => {
-    const clock = new FakeClock();
-    const source = scriptedSource(clock, (call) => {
-      if (call.n === 1) return Promise.reject(new Error("network unreachable"));
-      return credentialsFor(clock, HOUR, "token-2");
-    });
-    const manager = createTokenManager(source, { clock });
+    const { clock, source, manager } = failingOnce(new Error("network unreachable"));
     const events = recordEvents(manager);
 
     await expect(manager.getCredentials()).rejects.toBeInstanceOf(CredentialsFetchError);
@@ -77,12 +82,7 @@ describe("a failed first fetch", () => {
   });
 
   test("after it, refresh() also starts a new attempt that can succeed", async () => {
-    const clock = new FakeClock();
-    const source = scriptedSource(clock, (call) => {
-      if (call.n === 1) return Promise.reject(new Error("503"));
-      return credentialsFor(clock, HOUR, "token-2");
-    });
-    const manager = createTokenManager(source, { clock });
+    const { source, manager } = failingOnce(new Error("503"));
     manager.on("refreshFailed", () => {});
 
     await expect(manager.getCredentials()).rejects.toBeInstanceOf(CredentialsFetchError);

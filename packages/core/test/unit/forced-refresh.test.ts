@@ -2,13 +2,19 @@ import { CredentialsFetchError, createTokenManager } from "../../src";
 import { FakeClock } from "../fake-clock";
 import { countingSource, HOUR, MINUTE, manualSource, settle } from "../sources";
 
-test("100 concurrent refresh() calls make one fetch and all get its credentials", async () => {
+/** A manager on a manual source, holding the token-1 its first fetch got. */
+async function managerHoldingFirstToken(sourceName?: string) {
   const clock = new FakeClock();
-  const source = manualSource();
+  const source = manualSource(sourceName);
   const manager = createTokenManager(source, { clock });
   const first = manager.getCredentials();
   source.last().resolve({ username: "u", password: "token-1", expiresAt: clock.now() + HOUR });
-  await first;
+  const held = await first;
+  return { clock, source, manager, held };
+}
+
+test("100 concurrent refresh() calls make one fetch and all get its credentials", async () => {
+  const { clock, source, manager } = await managerHoldingFirstToken();
   await clock.advance(MINUTE);
 
   const calls = Array.from({ length: 100 }, () => manager.refresh());
@@ -56,12 +62,7 @@ test("refresh() calls within minRefreshIntervalMs after the last forced fetch ar
 });
 
 test("refresh() while a scheduled fetch is in flight joins it", async () => {
-  const clock = new FakeClock();
-  const source = manualSource();
-  const manager = createTokenManager(source, { clock });
-  const first = manager.getCredentials();
-  source.last().resolve({ username: "u", password: "token-1", expiresAt: clock.now() + HOUR });
-  await first;
+  const { clock, source, manager } = await managerHoldingFirstToken();
 
   await clock.advanceTo(manager.status().nextRefreshAt as number);
   expect(source.fetch).toHaveBeenCalledTimes(2);
@@ -78,16 +79,11 @@ test("refresh() while a scheduled fetch is in flight joins it", async () => {
 });
 
 test("a failed forced fetch rejects with CredentialsFetchError while the valid credentials stay in service", async () => {
-  const clock = new FakeClock();
-  const source = manualSource("flaky");
-  const manager = createTokenManager(source, { clock });
+  const { clock, source, manager, held } = await managerHoldingFirstToken("flaky");
   const failures: unknown[] = [];
   manager.on("refreshFailed", (error) => {
     failures.push(error);
   });
-  const first = manager.getCredentials();
-  source.last().resolve({ username: "u", password: "token-1", expiresAt: clock.now() + HOUR });
-  const held = await first;
   await clock.advance(MINUTE);
 
   const forced = settle(manager.refresh());

@@ -1,8 +1,8 @@
 import { createTokenManager, type TokenManager } from "../../src";
 import { FakeClock } from "../fake-clock";
 import { credentialsFor, type ScriptedSource, scriptedSource } from "../helpers";
+import { MINUTE } from "../sources";
 
-const MINUTE = 60_000;
 const LIFETIME = 60 * MINUTE;
 // Default options: target 0.75 × 60 min = 45 min, jitter window 30 s wide ending there.
 const WINDOW_START = 44.5 * MINUTE;

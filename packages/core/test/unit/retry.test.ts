@@ -7,10 +7,7 @@ import {
 } from "../../src";
 import { FakeClock } from "../fake-clock";
 import { credentialsFor, gaps, recordEvents, scriptedSource } from "../helpers";
-
-const SECOND = 1_000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
+import { HOUR, MINUTE, SECOND } from "../sources";
 
 /**
  * A source whose first fetch succeeds; every later one fails with a fresh error (kept in

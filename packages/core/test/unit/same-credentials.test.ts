@@ -1,10 +1,7 @@
 import { createTokenManager, type RedisCredentials } from "../../src";
 import { FakeClock } from "../fake-clock";
 import { gaps, recordEvents, scriptedSource } from "../helpers";
-
-const SECOND = 1_000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
+import { HOUR, MINUTE, SECOND } from "../sources";
 
 afterEach(() => {
   jest.restoreAllMocks();

@@ -10,10 +10,8 @@ import {
 import { backoffDelay, refreshDelay, refreshWindow } from "../../src/schedule";
 import { FakeClock } from "../fake-clock";
 import { credentialsFor, gaps, recordEvents, scriptedSource } from "../helpers";
+import { HOUR, MINUTE, SECOND } from "../sources";
 
-const SECOND = 1_000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
 type ScheduleOptions = Parameters<typeof refreshWindow>[1];

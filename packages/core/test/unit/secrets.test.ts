@@ -16,7 +16,7 @@ import {
   staticCredentials,
 } from "../../src";
 import { FakeClock } from "../fake-clock";
-import { HOUR, MINUTE, settle } from "../sources";
+import { HOUR, MINUTE, settle, thrownBy } from "../sources";
 
 /** The text no output may ever contain: every password in these tests carries it. */
 const TOKEN = "zQ7kSeCrEt-Tok3n-4xW9";
@@ -360,12 +360,7 @@ test("staticCredentials hides its password in the source and in what it fetches"
     { username: "", password: secret(8) },
     { username: 42 as unknown as string, password: secret(9) },
   ]) {
-    let thrown: unknown;
-    try {
-      staticCredentials(options);
-    } catch (error) {
-      thrown = error;
-    }
+    const thrown = thrownBy(() => staticCredentials(options));
     expect(thrown).toBeInstanceOf(InvalidOptionsError);
     scanner.collect(thrown);
   }
@@ -400,12 +395,7 @@ test("credentialsFromJwt hides the token; decodeJwtClaims and credentialsFromJwt
   ];
   for (const token of malformed) {
     for (const decode of [() => decodeJwtClaims(token), () => credentialsFromJwt(token)]) {
-      let thrown: unknown;
-      try {
-        decode();
-      } catch (error) {
-        thrown = error;
-      }
+      const thrown = thrownBy(decode);
       expect(thrown).toBeInstanceOf(InvalidTokenError);
       scanner.collect(thrown);
     }
@@ -416,12 +406,7 @@ test("credentialsFromJwt hides the token; decodeJwtClaims and credentialsFromJwt
     jwt({ exp, sub: TOKEN }),
     jwt({ exp: `${TOKEN}`, oid: "x" }),
   ]) {
-    let thrown: unknown;
-    try {
-      credentialsFromJwt(token);
-    } catch (error) {
-      thrown = error;
-    }
+    const thrown = thrownBy(() => credentialsFromJwt(token));
     expect(thrown).toBeInstanceOf(InvalidTokenError);
     scanner.collect(thrown);
     scanner.texts.push((thrown as Error).message);

@@ -1,8 +1,7 @@
 import { createTokenManager, type RedisCredentials } from "../../src";
 import { FakeClock } from "../fake-clock";
 import { credentialsFor, deferred, scriptedSource } from "../helpers";
-
-const HOUR = 60 * 60 * 1000;
+import { HOUR } from "../sources";
 
 describe("single flight and cache", () => {
   test("1,000 concurrent getCredentials() before the first fetch resolves share one fetch", async () => {

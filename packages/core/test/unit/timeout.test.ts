@@ -8,10 +8,7 @@ import {
   recordEvents,
   scriptedSource,
 } from "../helpers";
-
-const SECOND = 1_000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
+import { HOUR, MINUTE, SECOND } from "../sources";
 
 /** A source whose calls listed in `hang` never settle on their own (the test may settle them). */
 function hangingSource(clock: FakeClock, hang: (n: number) => boolean) {

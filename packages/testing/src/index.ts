@@ -1,0 +1,59 @@
+export {
+  type CertificateAuthority,
+  type ClientCertificate,
+  createCertificateAuthority,
+  createClientCertificate,
+} from "./certificates";
+export { ClusterError, type ClusterOptions, type TokenCluster } from "./cluster";
+export {
+  createFakeClock,
+  DEFAULT_FAKE_CLOCK_START,
+  FakeClock,
+  FakeClockLoopError,
+  type FakeClockOptions,
+  flushPromises,
+} from "./fake-clock";
+export {
+  type IdentityEmulator,
+  type IdentityEmulatorOptions,
+  type IdentityEmulatorStats,
+  type IdentityFaults,
+  type ManagedIdentity,
+  type RegisterClientOptions,
+  type RegisteredClient,
+  type RegisterManagedIdentityOptions,
+  startIdentityEmulator,
+} from "./identity-emulator";
+export { RedisServerNotFoundError, RedisServerStartError } from "./redis-process";
+export {
+  type DelayStep,
+  type EmulatorClientOptions,
+  type EmulatorObjectOptions,
+  type EmulatorSourceIdentity,
+  EmulatorTokenError,
+  emulatorSource,
+  type HangStep,
+  type ScriptAnswer,
+  ScriptExhaustedError,
+  type ScriptedSource,
+  type ScriptedSourceOptions,
+  type ScriptStep,
+  type SourceCall,
+  scriptedSource,
+} from "./sources";
+export {
+  createTokenIssuer,
+  type IssueTokenOptions,
+  type TokenClaims,
+  type TokenIssuer,
+  type TokenRejection,
+  type TokenVerification,
+} from "./token-issuer";
+export type {
+  AuthSecond,
+  ConnectionFilter,
+  ConnectionStats,
+  TokenRedisStats,
+  TokenVerifier,
+} from "./token-proxy";
+export { startTokenRedis, type TokenRedis, type TokenRedisOptions } from "./token-redis";

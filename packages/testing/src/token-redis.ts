@@ -1,0 +1,136 @@
+import { randomBytes } from "node:crypto";
+import { InvalidOptionsError } from "@redis-credentials/core";
+import { createCertificateAuthority } from "./certificates";
+import { type ClusterOptions, startTokenCluster, type TokenCluster } from "./cluster";
+import { type RedisProcess, startRedisServer } from "./redis-process";
+import {
+  type ConnectionFilter,
+  type ConnectionStats,
+  createTokenProxy,
+  ProxyStats,
+  type TokenProxy,
+  type TokenRedisStats,
+  type TokenVerifier,
+} from "./token-proxy";
+
+export interface TokenRedisOptions {
+  /** Verifies the tokens clients AUTH with: the identity emulator (or a TokenIssuer). */
+  identity: TokenVerifier;
+  /** Clients connect over TLS, trusting `ca` (Entra ID authentication is TLS-only on Azure). @default true */
+  tls?: boolean;
+  /** Run a Redis Cluster instead of one server. @default a single server */
+  cluster?: ClusterOptions;
+}
+
+/** A redis-server (or a cluster of them) that enforces token authentication as Azure does. */
+export interface TokenRedis extends AsyncDisposable {
+  /** Where clients connect: the server, or a seed node of the cluster. */
+  readonly host: string;
+  readonly port: number;
+  /** Every node clients can reach (one for a single server). */
+  readonly nodes: { host: string; port: number }[];
+  /** PEM of the CA that signed the server certificate; undefined without TLS. */
+  readonly ca: string | undefined;
+  /** Counters: AUTHs, rejections by reason, closes at expiry, live connections. */
+  stats(): TokenRedisStats;
+  /** The live client connections. */
+  connections(): ConnectionStats[];
+  /** Closes the matching client connections (all without a filter); returns how many. */
+  killConnections(filter?: ConnectionFilter): number;
+  /** Kills a node's redis-server and starts it again on the same port; its clients are disconnected. */
+  restartNode(index?: number): Promise<void>;
+  /** Freezes a node (SIGSTOP): commands hang until resumeNode, or for `ms` when given. */
+  pauseNode(index?: number, ms?: number): void;
+  resumeNode(index?: number): void;
+  /** Stops every server and proxy; leaves no process or temporary directory behind. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Starts a token-enforcing Redis on a random loopback port (a cluster with `cluster`). */
+export async function startTokenRedis(
+  options: TokenRedisOptions & { cluster: ClusterOptions },
+): Promise<TokenCluster>;
+export async function startTokenRedis(options: TokenRedisOptions): Promise<TokenRedis>;
+export async function startTokenRedis(options: TokenRedisOptions): Promise<TokenRedis> {
+  validate(options);
+  if (options.cluster !== undefined) return startTokenCluster(options);
+  const tls = options.tls ?? true;
+  const authority = tls ? createCertificateAuthority() : undefined;
+  const password = randomBytes(24).toString("hex");
+  const stats = new ProxyStats();
+  const server = await startRedisServer({ password });
+  let proxy: TokenProxy;
+  try {
+    proxy = await createTokenProxy({
+      upstreamPort: server.port,
+      upstreamPassword: password,
+      identity: options.identity,
+      stats,
+      ...(authority ? { tls: authority.issueServerCertificate() } : {}),
+    });
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return standalone(server, proxy, stats, authority?.ca);
+}
+
+function standalone(
+  server: RedisProcess,
+  proxy: TokenProxy,
+  stats: ProxyStats,
+  ca: string | undefined,
+): TokenRedis {
+  const resumeTimers = new Set<NodeJS.Timeout>();
+  let stopping: Promise<void> | undefined;
+  const node = (index: number) => {
+    if (index !== 0) throw new InvalidOptionsError("index", `there is one node (0), not ${index}`);
+    return server;
+  };
+  const stop = () => {
+    stopping ??= (async () => {
+      for (const timer of resumeTimers) clearTimeout(timer);
+      await proxy.close();
+      await server.stop();
+    })();
+    return stopping;
+  };
+  return {
+    host: proxy.host,
+    port: proxy.port,
+    nodes: [{ host: proxy.host, port: proxy.port }],
+    ca,
+    stats: () => stats.snapshot(),
+    connections: () => proxy.connections(),
+    killConnections: (filter) => proxy.killConnections(filter),
+    restartNode: (index = 0) => node(index).restart(),
+    pauseNode(index = 0, ms) {
+      node(index).pause();
+      if (ms === undefined) return;
+      const timer = setTimeout(() => {
+        resumeTimers.delete(timer);
+        server.resume();
+      }, ms);
+      resumeTimers.add(timer);
+    },
+    resumeNode: (index = 0) => node(index).resume(),
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+function validate(options: TokenRedisOptions) {
+  if (typeof options !== "object" || options === null) {
+    throw new InvalidOptionsError("options", "pass { identity }");
+  }
+  const identity = options.identity as Partial<TokenVerifier> | undefined;
+  if (typeof identity?.verifyToken !== "function") {
+    throw new InvalidOptionsError(
+      "identity",
+      "must verify tokens: pass the identity emulator (startIdentityEmulator()) or a token issuer",
+    );
+  }
+  if (options.tls !== undefined && typeof options.tls !== "boolean") {
+    throw new InvalidOptionsError("tls", "must be true or false");
+  }
+}
