@@ -437,6 +437,13 @@ class ProxyConnection {
       this.afterAuth(replied, { kind: "auth", command: "auth", claims });
       return;
     }
+    if (name === "config") {
+      // CONFIG GET would hand any client the internal password (requirepass, masterauth).
+      // Azure disables CONFIG altogether; a subcommand Redis does not know gets its error in order.
+      this.forward(encodeCommand(["CONFIG", "DISABLED-BY-TOKEN-REDIS"]));
+      if (replied) this.enqueue({ kind: "plain" });
+      return;
+    }
     if (name === "hello") {
       const auths = helloAuthPositions(words);
       const last = auths[auths.length - 1];

@@ -193,6 +193,22 @@ describe("startTokenRedis: Redis behaves as plain Redis through the enforcement"
     expect(feed[1]).toContain('"SET" "watched" "1"');
   });
 
+  it("refuses CONFIG, as Azure does, so no client can read the internal password", async () => {
+    const client = await raw();
+    await client.command("AUTH", user, token());
+    for (const args of [
+      ["CONFIG", "GET", "requirepass"],
+      ["config", "get", "*"],
+      ["CONFIG", "SET", "maxmemory", "1mb"],
+    ]) {
+      const reply = await client.command(...args);
+      expect(reply.type).toBe("error");
+      expect(JSON.stringify(plain(reply))).not.toMatch(/requirepass|masterauth/);
+    }
+    // Replies stay matched to their commands after the refusal.
+    expect(plain(await client.command("PING"))).toBe("PONG");
+  });
+
   it("killConnections closes one user's connections or all of them", async () => {
     const other = newId();
     const a = await raw();
