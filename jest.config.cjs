@@ -24,6 +24,8 @@ module.exports = {
     {
       ...shared,
       displayName: "integration",
+      // Real servers on a loaded 2-core CI machine: a server start can take seconds there.
+      testTimeout: 30_000,
       testMatch: ["<rootDir>/packages/*/test/integration/**/*.test.ts"],
     },
   ],
