@@ -24,11 +24,11 @@ module.exports = {
     {
       ...shared,
       displayName: "integration",
-      // Real servers on a loaded 2-core CI machine: a server start can take seconds there.
-      testTimeout: 30_000,
       testMatch: ["<rootDir>/packages/*/test/integration/**/*.test.ts"],
     },
   ],
+  // Integration tests start real servers; on a loaded 2-core CI machine that can take seconds.
+  testTimeout: 30_000,
   collectCoverageFrom: ["packages/*/src/**/*.ts"],
   coverageReporters: ["text-summary", "lcov"],
   coverageThreshold: {

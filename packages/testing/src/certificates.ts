@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { generateKeyPairSync, type KeyObject, randomBytes, sign } from "node:crypto";
 import forge from "node-forge";
 
 export interface CertificateAuthority {
@@ -19,20 +19,39 @@ const oneDayMs = 24 * 60 * 60 * 1000;
 
 function newKeyPair() {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  const privatePem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-  const publicPem = publicKey.export({ type: "spki", format: "pem" }).toString();
   return {
-    privatePem,
-    forgePrivate: forge.pki.privateKeyFromPem(privatePem),
-    forgePublic: forge.pki.publicKeyFromPem(publicPem),
+    privateKey,
+    privatePem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    forgePublic: forge.pki.publicKeyFromPem(
+      publicKey.export({ type: "spki", format: "pem" }).toString(),
+    ),
   };
+}
+
+/**
+ * Signs with Node's crypto rather than node-forge's pure-JS RSA, which takes seconds per
+ * signature under jest on Node 24.
+ */
+function signCertificate(cert: forge.pki.Certificate, key: KeyObject) {
+  const sha256WithRsa = forge.pki.oids.sha256WithRSAEncryption as string;
+  cert.signatureOid = sha256WithRsa;
+  cert.siginfo.algorithmOid = sha256WithRsa;
+  // getTBSCertificate exists at run time but is missing from @types/node-forge.
+  const pki = forge.pki as typeof forge.pki & {
+    getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1;
+  };
+  cert.tbsCertificate = pki.getTBSCertificate(cert);
+  const tbs = Buffer.from(forge.asn1.toDer(cert.tbsCertificate).getBytes(), "binary");
+  cert.signature = sign("sha256", tbs, key).toString("binary");
 }
 
 function baseCertificate(publicKey: forge.pki.PublicKey, commonName: string) {
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
-  // A positive serial: the top bit of the first byte clear.
-  cert.serialNumber = `0${randomBytes(15).toString("hex")}`;
+  // DER wants a positive, minimally encoded INTEGER: first byte in 0x40..0x7f.
+  const serial = randomBytes(16);
+  serial[0] = ((serial[0] as number) & 0x3f) | 0x40;
+  cert.serialNumber = serial.toString("hex");
   cert.validity.notBefore = new Date(Date.now() - oneDayMs);
   cert.validity.notAfter = new Date(Date.now() + 365 * oneDayMs);
   cert.setSubject([{ name: "commonName", value: commonName }]);
@@ -51,7 +70,7 @@ export function createCertificateAuthority(
     { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true },
     { name: "subjectKeyIdentifier" },
   ]);
-  caCert.sign(keys.forgePrivate, forge.md.sha256.create());
+  signCertificate(caCert, keys.privateKey);
 
   return {
     ca: forge.pki.certificateToPem(caCert),
@@ -72,7 +91,7 @@ export function createCertificateAuthority(
           ],
         },
       ]);
-      cert.sign(keys.forgePrivate, forge.md.sha256.create());
+      signCertificate(cert, keys.privateKey);
       return { key: leafKeys.privatePem, cert: forge.pki.certificateToPem(cert) };
     },
   };
@@ -83,7 +102,7 @@ export function createClientCertificate(name = "redis-credentials test client"):
   const keys = newKeyPair();
   const cert = baseCertificate(keys.forgePublic, name);
   cert.setIssuer(cert.subject.attributes);
-  cert.sign(keys.forgePrivate, forge.md.sha256.create());
+  signCertificate(cert, keys.privateKey);
   const certificate = forge.pki.certificateToPem(cert);
   return { certificate, privateKey: keys.privatePem, pem: `${keys.privatePem}${certificate}` };
 }
