@@ -54,6 +54,46 @@ export class InvalidTokenError extends CredentialsError {
   override name = "InvalidTokenError";
 }
 
+/**
+ * Redis refused the credentials (WRONGPASS, NOAUTH) even after a forced refresh: the identity is
+ * probably not a Redis user, or lacks access. The connection backs off and tries again when new
+ * credentials arrive. Never contains the token.
+ */
+export class CredentialsRejectedError extends CredentialsError {
+  override name = "CredentialsRejectedError";
+  /** The source's name. */
+  readonly source: string;
+  /** The user name Redis refused (not a secret). */
+  readonly username: string;
+
+  constructor(source: string, username: string, options?: { cause?: unknown }) {
+    super(
+      `Redis rejected the credentials of user "${username}" from source "${source}", and again after a forced refresh. ` +
+        "Check that this identity is added as a Redis user (on Azure: Data Access Configuration, with the object id as user name) " +
+        "and that its access policy allows the commands you run.",
+      options,
+    );
+    this.source = source;
+    this.username = username;
+  }
+}
+
+/**
+ * Refused to send a token over a connection without TLS: tokens are bearer secrets.
+ * Enable TLS (`tls: {}`), or pass `allowInsecureTransport: true` for a local test server.
+ */
+export class InsecureTransportError extends CredentialsError {
+  override name = "InsecureTransportError";
+
+  constructor(target: string) {
+    super(
+      `Refusing to send credentials to ${target} over a connection without TLS: tokens are bearer secrets. ` +
+        "Enable TLS (for ioredis `tls: {}`, for node-redis `socket: { tls: true }`), " +
+        "or pass `allowInsecureTransport: true` for a local test server.",
+    );
+  }
+}
+
 const permanentMark = Symbol.for("redis-credentials.permanent");
 
 /**

@@ -5,6 +5,8 @@ export {
   CredentialsError,
   CredentialsExpiredError,
   CredentialsFetchError,
+  CredentialsRejectedError,
+  InsecureTransportError,
   InvalidOptionsError,
   InvalidTokenError,
   isPermanent,
@@ -13,6 +15,13 @@ export {
 } from "./errors";
 export { credentialsFromJwt, decodeJwtClaims, type JwtClaims } from "./jwt";
 export { defaultOptions } from "./options";
+export {
+  createRejectionTracker,
+  isCredentialsRejection,
+  type RejectionOutcome,
+  type RejectionTracker,
+  type RejectionTrackerOptions,
+} from "./rejection-tracker";
 export { createTokenManager } from "./token-manager";
 export type {
   Clock,

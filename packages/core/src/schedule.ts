@@ -64,7 +64,7 @@ export function refreshDelay(
  */
 export function backoffDelay(
   attempt: number,
-  retry: ScheduleOptions["retry"],
+  retry: Pick<ScheduleOptions["retry"], "initialDelayMs" | "maxDelayMs" | "multiplier">,
   random: () => number = Math.random,
 ): number {
   const ceiling = Math.min(

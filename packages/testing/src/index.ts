@@ -1,4 +1,16 @@
 export {
+  type AdapterTestSuiteOptions,
+  type AdapterUnderTest,
+  adapterTestSuite,
+  type RespVersion,
+  type SuiteClient,
+  type SuiteConnectOptions,
+  type SuiteExpect,
+  type SuiteTarget,
+  type SuiteTest,
+  type SuiteTestFunction,
+} from "./adapter-suite";
+export {
   type CertificateAuthority,
   type ClientCertificate,
   createCertificateAuthority,

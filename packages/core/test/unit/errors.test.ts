@@ -2,7 +2,9 @@ import {
   CredentialsError,
   CredentialsExpiredError,
   CredentialsFetchError,
+  CredentialsRejectedError,
   createTokenManager,
+  InsecureTransportError,
   InvalidOptionsError,
   InvalidTokenError,
   isPermanent,
@@ -34,6 +36,16 @@ describe("error classes", () => {
     ],
     ["ManagerDisposedError", new ManagerDisposedError("refresh credentials"), ManagerDisposedError],
     ["InvalidTokenError", new InvalidTokenError("not a JWT", { cause }), InvalidTokenError],
+    [
+      "CredentialsRejectedError",
+      new CredentialsRejectedError("entra-id", "app-user", { cause }),
+      CredentialsRejectedError,
+    ],
+    [
+      "InsecureTransportError",
+      new InsecureTransportError("localhost:6379"),
+      InsecureTransportError,
+    ],
   ];
 
   test.each(cases)(
@@ -51,7 +63,12 @@ describe("error classes", () => {
 
   test("cause is attached where one is given", () => {
     for (const [, error] of cases) {
-      if (error instanceof InvalidOptionsError || error instanceof ManagerDisposedError) continue;
+      if (
+        error instanceof InvalidOptionsError ||
+        error instanceof ManagerDisposedError ||
+        error instanceof InsecureTransportError
+      )
+        continue;
       expect(error.cause).toBe(cause);
     }
     expect(new CredentialsError("no cause").cause).toBeUndefined();
@@ -243,5 +260,25 @@ describe("the manager's errors carry their cause, and honour the permanent mark"
       else expect(source.fetch).toHaveBeenCalledTimes(2);
       await manager.dispose();
     }
+  });
+});
+
+describe("adapter errors say what to do", () => {
+  test("CredentialsRejectedError names the source and user, and points at the Redis user setup", () => {
+    const error = new CredentialsRejectedError("entra-id", "0f1e-oid", { cause });
+    expect(error.source).toBe("entra-id");
+    expect(error.username).toBe("0f1e-oid");
+    expect(error.cause).toBe(cause);
+    expect(error.message).toMatch(
+      /rejected the credentials of user "0f1e-oid" from source "entra-id"/,
+    );
+    expect(error.message).toMatch(/added as a Redis user/);
+  });
+
+  test("InsecureTransportError names the target and both ways out", () => {
+    const error = new InsecureTransportError("cache.example:6380");
+    expect(error.message).toMatch(/cache\.example:6380/);
+    expect(error.message).toMatch(/tls/i);
+    expect(error.message).toMatch(/allowInsecureTransport: true/);
   });
 });

@@ -1,0 +1,123 @@
+import { realClock } from "./clock";
+import { CredentialsRejectedError } from "./errors";
+import { backoffDelay } from "./schedule";
+import type { Clock, RedisCredentials, TokenManager } from "./types";
+
+export interface RejectionTrackerOptions {
+  /**
+   * The first wait after the forced refresh did not help; waits then grow to `maxDelayMs`.
+   * @default 1_000
+   */
+  initialDelayMs?: number;
+  /** @default 30_000 */
+  maxDelayMs?: number;
+  /** @default real timers, unref'd */
+  clock?: Clock;
+}
+
+/** What a connection does after Redis rejected its credentials. */
+export interface RejectionOutcome {
+  /** Present these next. */
+  readonly credentials: RedisCredentials;
+  /** Set once per run of rejections, when a forced refresh did not help: report it to the user. */
+  readonly error?: CredentialsRejectedError;
+}
+
+/**
+ * One connection's answer to WRONGPASS/NOAUTH, shared by every adapter: the first rejection forces
+ * one refresh (overlapping calls from many connections share one fetch); if Redis rejects the
+ * fresh credentials too, the error is reported once and retries back off until new credentials
+ * arrive, so that a misconfigured identity neither loops nor floods the identity provider.
+ */
+export interface RejectionTracker {
+  /** Redis rejected `credentials` with `cause`. Resolves when the connection should try again. */
+  rejected(
+    credentials: RedisCredentials,
+    cause: unknown,
+    signal?: AbortSignal,
+  ): Promise<RejectionOutcome>;
+  /** Redis accepted credentials: the run of rejections is over. */
+  accepted(): void;
+  /** Rejections since the last acceptance. */
+  readonly consecutive: number;
+}
+
+const rejectionReply = /^(WRONGPASS|NOAUTH)\b/;
+
+/** Whether a Redis error reply says the credentials were refused. */
+export function isCredentialsRejection(error: unknown): boolean {
+  return error instanceof Error && rejectionReply.test(error.message);
+}
+
+export function createRejectionTracker(
+  manager: TokenManager,
+  options: RejectionTrackerOptions = {},
+): RejectionTracker {
+  const retry = {
+    initialDelayMs: options.initialDelayMs ?? 1_000,
+    maxDelayMs: options.maxDelayMs ?? 30_000,
+    multiplier: 2,
+  };
+  const clock = options.clock ?? realClock;
+  let consecutive = 0;
+  let reported = false;
+
+  async function rejected(
+    credentials: RedisCredentials,
+    cause: unknown,
+    signal?: AbortSignal,
+  ): Promise<RejectionOutcome> {
+    consecutive += 1;
+    const current = manager.peekCredentials();
+    // Newer credentials than the rejected ones are already here: try those first.
+    if (current !== undefined && current.password !== credentials.password) {
+      return { credentials: current };
+    }
+    if (consecutive === 1) return { credentials: await manager.refresh() };
+    let error: CredentialsRejectedError | undefined;
+    if (!reported) {
+      reported = true;
+      error = new CredentialsRejectedError(manager.name, credentials.username, { cause });
+    }
+    await waitForNewCredentials(credentials, backoffDelay(consecutive - 2, retry), signal);
+    const next =
+      manager.peekCredentials() ?? (await manager.getCredentials(signal ? { signal } : {}));
+    return error === undefined ? { credentials: next } : { credentials: next, error };
+  }
+
+  function waitForNewCredentials(old: RedisCredentials, ms: number, signal?: AbortSignal) {
+    return new Promise<void>((resolve, reject) => {
+      const done = () => {
+        clock.clearTimeout(timer);
+        unsubscribe();
+        signal?.removeEventListener("abort", aborted);
+      };
+      const timer = clock.setTimeout(() => {
+        done();
+        resolve();
+      }, ms);
+      const unsubscribe = manager.subscribe((next) => {
+        if (next.password === old.password) return;
+        done();
+        resolve();
+      });
+      const aborted = () => {
+        done();
+        reject(signal?.reason);
+      };
+      if (signal?.aborted) aborted();
+      else signal?.addEventListener("abort", aborted, { once: true });
+    });
+  }
+
+  return {
+    rejected,
+    accepted() {
+      consecutive = 0;
+      reported = false;
+    },
+    get consecutive() {
+      return consecutive;
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import {
+  InsecureTransportError,
+  InvalidOptionsError,
+  ManagerDisposedError,
+  type TokenManager,
+} from "@redis-credentials/core";
+import type { Cluster, Redis } from "ioredis";
+import { BindingGroup, type BindOptions, type CredentialsBinding, isBound } from "./binding-group";
+
+/**
+ * Keeps `client` authenticated with `manager`'s credentials: every connect and reconnect sends the
+ * current ones, and new ones reach each live connection by AUTH before the old token expires —
+ * cluster nodes, pub/sub subscribers and `duplicate()` copies included. Build the client with
+ * `lazyConnect: true` and bind it before it connects, so that the first handshake is authenticated.
+ * The binding ends with the client (`quit()`, `disconnect()`) or with `dispose()`.
+ */
+export function bindCredentials(
+  client: Redis | Cluster,
+  manager: TokenManager,
+  options: BindOptions = {},
+): CredentialsBinding {
+  if (typeof client !== "object" || client === null || typeof client.duplicate !== "function") {
+    throw new InvalidOptionsError("client", "must be an ioredis Redis or Cluster instance.");
+  }
+  if (typeof manager?.subscribe !== "function" || typeof manager.peekCredentials !== "function") {
+    throw new InvalidOptionsError("manager", "must be a token manager from createTokenManager().");
+  }
+  if (manager.status().state === "disposed") throw new ManagerDisposedError("bind a client");
+  if (isBound(client)) {
+    throw new InvalidOptionsError(
+      "client",
+      "is already bound to a token manager (directly, or as a node, subscriber or duplicate of a bound client). Dispose that binding first.",
+    );
+  }
+  assertTransport(client, options);
+  const group = new BindingGroup(manager, options);
+  group.attach(client);
+  return group;
+}
+
+/** Refuses to bind a client that would send tokens in the clear, unless the caller allows it. */
+export function assertTransport(client: Redis | Cluster, options: BindOptions): void {
+  if (options.allowInsecureTransport === true) return;
+  const tls = client.isCluster
+    ? (client as Cluster).options.redisOptions?.tls
+    : (client as Redis).options.tls;
+  if (tls) return;
+  const target = client.isCluster
+    ? "a Redis Cluster"
+    : `${(client as Redis).options.host ?? "localhost"}:${(client as Redis).options.port ?? 6379}`;
+  throw new InsecureTransportError(target);
+}

@@ -1,0 +1,102 @@
+import { isCredentialsRejection, type TokenManager } from "@redis-credentials/core";
+import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
+import { assertTransport, bindCredentials } from "./bind-credentials";
+import type { BindOptions } from "./binding-group";
+
+export type CreateRedisOptions = RedisOptions & BindOptions;
+export type CreateClusterOptions = ClusterOptions & BindOptions;
+
+/**
+ * Fetches credentials, then connects an ioredis client bound to `manager`. Resolves once the
+ * client is ready (with `lazyConnect: true`: at once, unconnected); rejects, disconnecting the
+ * client, if the first connect fails — for refused credentials, with `CredentialsRejectedError`
+ * once a forced refresh did not help.
+ */
+export async function createRedis(
+  manager: TokenManager,
+  options: CreateRedisOptions = {},
+): Promise<Redis> {
+  const { allowInsecureTransport = false, ...redisOptions } = options;
+  const bindOptions = { allowInsecureTransport };
+  const credentials = await manager.getCredentials();
+  const redis = new Redis({
+    ...redisOptions,
+    username: credentials.username,
+    password: credentials.password,
+    lazyConnect: true,
+  });
+  // duplicate() copies the options: its copies connect by themselves unless the caller asked for lazy.
+  redis.options.lazyConnect = redisOptions.lazyConnect === true;
+  try {
+    assertTransport(redis, bindOptions);
+    bindCredentials(redis, manager, bindOptions);
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
+  if (redisOptions.lazyConnect === true) return redis;
+  await untilReady(redis);
+  return redis;
+}
+
+/** Like {@link createRedis}, for a Redis Cluster: every node, subscriber and duplicate is bound. */
+export async function createCluster(
+  manager: TokenManager,
+  startupNodes: ClusterNode[],
+  options: CreateClusterOptions = {},
+): Promise<Cluster> {
+  const { allowInsecureTransport = false, ...clusterOptions } = options;
+  const bindOptions = { allowInsecureTransport };
+  const credentials = await manager.getCredentials();
+  const cluster = new Cluster(startupNodes, {
+    ...clusterOptions,
+    redisOptions: {
+      ...clusterOptions.redisOptions,
+      username: credentials.username,
+      password: credentials.password,
+    },
+    lazyConnect: true,
+  });
+  cluster.options.lazyConnect = clusterOptions.lazyConnect === true;
+  try {
+    assertTransport(cluster, bindOptions);
+    bindCredentials(cluster, manager, bindOptions);
+  } catch (error) {
+    cluster.disconnect();
+    throw error;
+  }
+  if (clusterOptions.lazyConnect === true) return cluster;
+  try {
+    await cluster.connect();
+  } catch (error) {
+    cluster.disconnect();
+    throw error;
+  }
+  return cluster;
+}
+
+/**
+ * `redis.connect()`, except that a refused handshake does not end it: the binding retries with
+ * fresh credentials and emits `CredentialsRejectedError` if Redis refuses those too.
+ */
+function untilReady(redis: Redis): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (error?: unknown) => {
+      redis.off("ready", onReady);
+      redis.off("error", onError);
+      redis.off("end", onEnd);
+      if (error === undefined) return resolve();
+      redis.disconnect();
+      reject(error);
+    };
+    const onReady = () => settle();
+    const onError = (error: unknown) => {
+      if (!isCredentialsRejection(error)) settle(error);
+    };
+    const onEnd = () => settle(new Error("The connection ended before it was ready."));
+    redis.on("ready", onReady);
+    redis.on("error", onError);
+    redis.on("end", onEnd);
+    redis.connect().catch(() => {});
+  });
+}

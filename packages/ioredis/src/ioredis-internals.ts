@@ -1,0 +1,183 @@
+/**
+ * Every place where the adapter relies on ioredis internals, in one module. ioredis has no
+ * credential hook; these are the narrowest points that let a token manager drive it.
+ * `test/integration/ioredis-internals.test.ts` checks each one on every supported ioredis major,
+ * so that a release that moves one fails CI instead of silently losing re-authentication.
+ *
+ * - `redis.connector.connect(callback)`: called by `Redis#connect()` on every connect and
+ *   reconnect, after it built `redis.condition` from the options and before a socket exists.
+ * - `redis.condition.auth`: the user name and password the handshake sends.
+ * - `connector.firstError` + a destroyed stream: how a connector reports a failed attempt so that
+ *   ioredis emits `error` and goes through `retryStrategy` (a rejected promise ends the client).
+ * - `redis.silentEmit('error', …)`: emits an error without throwing when nobody listens.
+ * - `redis.prevCommandQueue` / `redis.offlineQueue` (denques of `{ command }`): what ioredis
+ *   re-sends after a reconnect, from which a stale AUTH is removed.
+ * - `cluster.subscriber.selectSubscriber()` / `.subscriber`: the cluster's pub/sub connection.
+ * - `cluster.shardedSubscribers.shardedSubscribers` (a Map of `{ instance }`): sharded pub/sub.
+ */
+import { Socket } from "node:net";
+import type { Cluster, Redis } from "ioredis";
+
+type ConnectCallback = (type: string, error?: unknown) => void;
+type Connect = (callback: ConnectCallback) => Promise<unknown>;
+
+interface Connector {
+  connect: Connect;
+  disconnect(): void;
+  firstError?: unknown;
+}
+
+interface RedisInternals {
+  connector: Connector;
+  condition?: { auth?: string | [string, string] };
+  silentEmit(event: string, ...args: unknown[]): boolean;
+}
+
+function internals(redis: Redis): RedisInternals {
+  return redis as unknown as RedisInternals;
+}
+
+/**
+ * Runs `before` ahead of every connect attempt. `before` resolves with the credentials the
+ * handshake must send (undefined: leave the options alone), or rejects to fail this attempt the way a refused socket would (an `error`
+ * event, then `retryStrategy`); its signal aborts when the client is disconnected meanwhile.
+ * Returns a function that puts the original connector methods back.
+ */
+export function interceptConnect(
+  redis: Redis,
+  before: (signal: AbortSignal) => Promise<{ username: string; password: string } | undefined>,
+): () => void {
+  const connector = internals(redis).connector;
+  if (typeof connector?.connect !== "function" || typeof connector.disconnect !== "function") {
+    throw new Error(
+      "ioredis internals changed: Redis#connector.connect is missing. Please report this with your ioredis version.",
+    );
+  }
+  const { connect, disconnect } = connector;
+  // The attempt waiting in `before`, if any: the connector itself has not been called for it.
+  let waiting: AbortController | undefined;
+  connector.connect = async function connectWithCredentials(callback) {
+    const controller = new AbortController();
+    waiting = controller;
+    let credentials: { username: string; password: string } | undefined;
+    try {
+      credentials = await before(controller.signal);
+      controller.signal.throwIfAborted();
+    } catch (error) {
+      // A client disconnected meanwhile closes quietly; anything else is this attempt's error.
+      connector.firstError = controller.signal.aborted ? undefined : error;
+      const stream = new Socket();
+      stream.destroy();
+      return stream;
+    } finally {
+      if (waiting === controller) waiting = undefined;
+    }
+    if (credentials) setHandshakeCredentials(redis, credentials.username, credentials.password);
+    return connect.call(connector, callback);
+  };
+  connector.disconnect = function disconnectOrAbort() {
+    if (waiting === undefined) return disconnect.call(connector);
+    // Only our wait is in progress; the connector's own disconnect would arm a 2 s timer on the
+    // previous, already closed socket and keep the process alive that long.
+    waiting.abort();
+  };
+  return () => {
+    connector.connect = connect;
+    connector.disconnect = disconnect;
+  };
+}
+
+/** Sets the credentials of the next (or the current, not yet sent) handshake. */
+export function setHandshakeCredentials(redis: Redis, username: string, password: string): void {
+  redis.options.username = username;
+  redis.options.password = password;
+  const condition = internals(redis).condition;
+  if (condition !== undefined) condition.auth = [username, password];
+}
+
+/** Emits `error` on the client the way ioredis does: never throws when nobody listens. */
+export function emitClientError(redis: Redis, error: Error): void {
+  const client = internals(redis);
+  if (typeof client.silentEmit === "function") client.silentEmit("error", error);
+  else if (redis.listenerCount("error") > 0) redis.emit("error", error);
+}
+
+interface ClusterInternals {
+  subscriber?: { subscriber?: Redis | null; selectSubscriber?: () => void };
+  shardedSubscribers?: { shardedSubscribers?: Map<string, { instance?: Redis | null }> };
+}
+
+const hooked = Symbol("redis-credentials.hooked");
+
+/**
+ * Calls `onConnection` for the cluster's pub/sub connections now and whenever ioredis makes new
+ * ones (they are not in `cluster.nodes()` and get no `+node` event). Idempotent; call again after
+ * anything that may have replaced the subscriber objects (a reconnect of the cluster).
+ */
+export function hookClusterSubscribers(cluster: Cluster, onConnection: (redis: Redis) => void) {
+  const { subscriber, shardedSubscribers } = cluster as unknown as ClusterInternals;
+  if (subscriber && typeof subscriber.selectSubscriber === "function") {
+    const marked = subscriber as unknown as Record<symbol, boolean>;
+    if (!marked[hooked]) {
+      marked[hooked] = true;
+      const select = subscriber.selectSubscriber;
+      subscriber.selectSubscriber = function selectAndBind(this: typeof subscriber) {
+        select.call(this);
+        if (this?.subscriber) onConnection(this.subscriber);
+      };
+    }
+    if (subscriber.subscriber) onConnection(subscriber.subscriber);
+  }
+  const map = shardedSubscribers?.shardedSubscribers;
+  if (map instanceof Map) {
+    const marked = map as unknown as Record<symbol, boolean>;
+    if (!marked[hooked]) {
+      marked[hooked] = true;
+      map.set = function setAndBind(key, value) {
+        if (value?.instance) onConnection(value.instance);
+        return Map.prototype.set.call(this, key, value) as typeof map;
+      };
+    }
+    for (const sharded of map.values()) if (sharded.instance) onConnection(sharded.instance);
+  }
+}
+
+/** The cluster's pub/sub connections of the moment (for status and tests). */
+export function clusterSubscriberConnections(cluster: Cluster): Redis[] {
+  const { subscriber, shardedSubscribers } = cluster as unknown as ClusterInternals;
+  const connections: Redis[] = [];
+  if (subscriber?.subscriber) connections.push(subscriber.subscriber);
+  for (const sharded of shardedSubscribers?.shardedSubscribers?.values() ?? []) {
+    if (sharded.instance) connections.push(sharded.instance);
+  }
+  return connections;
+}
+
+interface QueuedCommand {
+  command?: { reject?: (error: Error) => void };
+}
+interface CommandQueue {
+  length: number;
+  peekAt(index: number): QueuedCommand | undefined;
+  removeOne(index: number): unknown;
+}
+
+/**
+ * Removes `commands` from what ioredis would re-send after a reconnect (`prevCommandQueue`, the
+ * offline queue), failing each with `reason`.
+ */
+export function dropQueuedCommands(redis: Redis, commands: Set<unknown>, reason: Error): void {
+  const client = redis as unknown as Record<string, CommandQueue | null | undefined>;
+  for (const name of ["prevCommandQueue", "offlineQueue"]) {
+    const queue = client[name];
+    if (!queue || typeof queue.peekAt !== "function" || typeof queue.removeOne !== "function")
+      continue;
+    for (let i = queue.length - 1; i >= 0; i--) {
+      const item = queue.peekAt(i);
+      if (item?.command === undefined || !commands.has(item.command)) continue;
+      queue.removeOne(i);
+      commands.delete(item.command);
+      item.command.reject?.(reason);
+    }
+  }
+}
