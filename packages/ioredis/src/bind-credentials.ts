@@ -39,7 +39,7 @@ export function bindCredentials(
 }
 
 /** Refuses to bind a client that would send tokens in the clear, unless the caller allows it. */
-export function assertTransport(client: Redis | Cluster, options: BindOptions): void {
+function assertTransport(client: Redis | Cluster, options: BindOptions): void {
   if (options.allowInsecureTransport === true) return;
   const tls = client.isCluster
     ? (client as Cluster).options.redisOptions?.tls

@@ -1,6 +1,6 @@
 import { isCredentialsRejection, type TokenManager } from "@redis-credentials/core";
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
-import { assertTransport, bindCredentials } from "./bind-credentials";
+import { bindCredentials } from "./bind-credentials";
 import type { BindOptions } from "./binding-group";
 
 export type CreateRedisOptions = RedisOptions & BindOptions;
@@ -25,15 +25,7 @@ export async function createRedis(
     password: credentials.password,
     lazyConnect: true,
   });
-  // duplicate() copies the options: its copies connect by themselves unless the caller asked for lazy.
-  redis.options.lazyConnect = redisOptions.lazyConnect === true;
-  try {
-    assertTransport(redis, bindOptions);
-    bindCredentials(redis, manager, bindOptions);
-  } catch (error) {
-    redis.disconnect();
-    throw error;
-  }
+  bindOrDisconnect(redis, manager, bindOptions, redisOptions.lazyConnect === true);
   if (redisOptions.lazyConnect === true) return redis;
   await untilReady(redis);
   return redis;
@@ -57,14 +49,7 @@ export async function createCluster(
     },
     lazyConnect: true,
   });
-  cluster.options.lazyConnect = clusterOptions.lazyConnect === true;
-  try {
-    assertTransport(cluster, bindOptions);
-    bindCredentials(cluster, manager, bindOptions);
-  } catch (error) {
-    cluster.disconnect();
-    throw error;
-  }
+  bindOrDisconnect(cluster, manager, bindOptions, clusterOptions.lazyConnect === true);
   if (clusterOptions.lazyConnect === true) return cluster;
   try {
     await cluster.connect();
@@ -73,6 +58,26 @@ export async function createCluster(
     throw error;
   }
   return cluster;
+}
+
+/**
+ * Binds a client the factory built with `lazyConnect: true`, then gives `lazyConnect` back the
+ * caller's value, because `duplicate()` copies the options and its copies should connect by
+ * themselves unless the caller asked for lazy clients. A client that cannot be bound is closed.
+ */
+function bindOrDisconnect(
+  client: Redis | Cluster,
+  manager: TokenManager,
+  options: BindOptions,
+  lazyConnect: boolean,
+): void {
+  client.options.lazyConnect = lazyConnect;
+  try {
+    bindCredentials(client, manager, options);
+  } catch (error) {
+    client.disconnect();
+    throw error;
+  }
 }
 
 /**
