@@ -53,7 +53,10 @@ export function createCredentials(fields: RedisCredentials): RedisCredentials {
 }
 
 /** Same user name and same password: the same credentials, whatever their expiry says. */
-export function sameCredentials(a: RedisCredentials, b: RedisCredentials): boolean {
+export function sameCredentials(
+  a: Pick<RedisCredentials, "username" | "password">,
+  b: Pick<RedisCredentials, "username" | "password">,
+): boolean {
   return a.username === b.username && a.password === b.password;
 }
 

@@ -1,4 +1,5 @@
 import { realClock } from "./clock";
+import { sameCredentials } from "./credentials";
 import { CredentialsRejectedError } from "./errors";
 import { backoffDelay } from "./schedule";
 import type { Clock, RedisCredentials, TokenManager } from "./types";
@@ -70,7 +71,7 @@ export function createRejectionTracker(
     consecutive += 1;
     const current = manager.peekCredentials();
     // Newer credentials than the rejected ones are already here: try those first.
-    if (current !== undefined && current.password !== credentials.password) {
+    if (current !== undefined && !sameCredentials(current, credentials)) {
       return { credentials: current };
     }
     if (consecutive === 1) return { credentials: await manager.refresh() };
@@ -97,7 +98,7 @@ export function createRejectionTracker(
         resolve();
       }, ms);
       const unsubscribe = manager.subscribe((next) => {
-        if (next.password === old.password) return;
+        if (sameCredentials(next, old)) return;
         done();
         resolve();
       });

@@ -6,6 +6,7 @@ import {
   ManagerDisposedError,
   type RedisCredentials,
   type RejectionOutcome,
+  sameCredentials,
 } from "@redis-credentials/core";
 import { Command, type Redis, type RedisOptions } from "ioredis";
 import type { BindingGroup } from "./binding-group";
@@ -36,7 +37,7 @@ export class BoundConnection {
   /** What the current (or last) handshake sent. */
   #handshake: RedisCredentials | undefined;
   /** The credentials the server holds for this connection. */
-  #onServer: { password: string } | undefined;
+  #onServer: Pick<RedisCredentials, "username" | "password"> | undefined;
   /** Counts handshakes, so that replies to an AUTH that ioredis re-sent after a reconnect are recognised. */
   #epoch = 0;
   #inTransaction = false;
@@ -55,7 +56,10 @@ export class BoundConnection {
     if (current !== undefined) setHandshakeCredentials(redis, current.username, current.password);
     if (redis.status !== "wait" && redis.status !== "end") {
       // Bound while already connecting: what the options held is what the handshake sends.
-      this.#onServer = { password: String(redis.options.password ?? "") };
+      this.#onServer = {
+        username: redis.options.username ?? "default",
+        password: String(redis.options.password ?? ""),
+      };
       this.#subscribe();
     }
     this.#restore.push(interceptConnect(redis, (signal) => this.#credentialsForConnect(signal)));
@@ -137,7 +141,8 @@ export class BoundConnection {
     this.#tracker.accepted();
     if (this.#handshake !== undefined) this.#onServer = this.#handshake;
     const current = this.#group.current();
-    if (current !== undefined && current.password !== this.#onServer?.password) {
+    const onServer = this.#onServer;
+    if (current !== undefined && (onServer === undefined || !sameCredentials(current, onServer))) {
       this.#reauthenticate(current);
     }
   }
@@ -197,7 +202,7 @@ export class BoundConnection {
             // Answered after a reconnect (a re-send that escaped the close listener): the
             // handshake sent current credentials, and this older AUTH may have replaced them.
             const current = this.#group.current();
-            if (current !== undefined && current.password !== credentials.password) {
+            if (current !== undefined && !sameCredentials(current, credentials)) {
               this.#reauthenticate(current);
             }
             return;
