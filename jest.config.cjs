@@ -37,6 +37,17 @@ module.exports = {
         "^ioredis$": "<rootDir>/packages/ioredis/node_modules/ioredis5",
       },
     },
+    {
+      // The node-redis adapter too: its integration tests run again with node-redis 5.x in place
+      // of 6.x, for every module that loads `redis` (BullMQ included).
+      ...shared,
+      displayName: "integration-node-redis5",
+      testMatch: ["<rootDir>/packages/node-redis/test/integration/**/*.test.ts"],
+      moduleNameMapper: {
+        ...shared.moduleNameMapper,
+        "^redis$": "<rootDir>/packages/node-redis/node_modules/redis5",
+      },
+    },
   ],
   // Integration tests start real servers; on a loaded 2-core CI machine that can take seconds.
   testTimeout: 30_000,
