@@ -28,6 +28,9 @@ import {
 } from "./credentials-provider";
 import { isSocketClosed, isSocketTimeout, rememberClientClass } from "./node-redis-internals";
 
+/** node-redis's default for modules, functions, scripts and type mappings: none (`{}`). */
+type NoExtras = Record<never, never>;
+
 /** What the factories add to node-redis's own options. */
 export interface AdapterOptions {
   /**
@@ -39,27 +42,27 @@ export interface AdapterOptions {
 }
 
 export type CreateClientOptions<
-  M extends RedisModules = {},
-  F extends RedisFunctions = {},
-  S extends RedisScripts = {},
+  M extends RedisModules = NoExtras,
+  F extends RedisFunctions = NoExtras,
+  S extends RedisScripts = NoExtras,
   RESP extends RespVersions = 3,
-  TYPE_MAPPING extends TypeMapping = {},
+  TYPE_MAPPING extends TypeMapping = NoExtras,
 > = RedisClientOptions<M, F, S, RESP, TYPE_MAPPING> & AdapterOptions;
 
 export type CreateClusterOptions<
-  M extends RedisModules = {},
-  F extends RedisFunctions = {},
-  S extends RedisScripts = {},
+  M extends RedisModules = NoExtras,
+  F extends RedisFunctions = NoExtras,
+  S extends RedisScripts = NoExtras,
   RESP extends RespVersions = 3,
-  TYPE_MAPPING extends TypeMapping = {},
+  TYPE_MAPPING extends TypeMapping = NoExtras,
 > = RedisClusterOptions<M, F, S, RESP, TYPE_MAPPING> & AdapterOptions;
 
 export type CreateSentinelOptions<
-  M extends RedisModules = {},
-  F extends RedisFunctions = {},
-  S extends RedisScripts = {},
+  M extends RedisModules = NoExtras,
+  F extends RedisFunctions = NoExtras,
+  S extends RedisScripts = NoExtras,
   RESP extends RespVersions = 3,
-  TYPE_MAPPING extends TypeMapping = {},
+  TYPE_MAPPING extends TypeMapping = NoExtras,
 > = RedisSentinelOptions<M, F, S, RESP, TYPE_MAPPING> & AdapterOptions;
 
 /**
@@ -70,14 +73,14 @@ export type CreateSentinelOptions<
  * `duplicate()` copies share the manager.
  */
 export function createClient<
-  M extends RedisModules = {},
-  F extends RedisFunctions = {},
-  S extends RedisScripts = {},
+  M extends RedisModules = NoExtras,
+  F extends RedisFunctions = NoExtras,
+  S extends RedisScripts = NoExtras,
   RESP extends RespVersions = 3,
-  TYPE_MAPPING extends TypeMapping = {},
+  TYPE_MAPPING extends TypeMapping = NoExtras,
 >(
   manager: TokenManager,
-  options: CreateClientOptions<M, F, S, RESP, TYPE_MAPPING> = {},
+  options: CreateClientOptions<M, F, S, RESP, TYPE_MAPPING> = NoExtras,
 ): RedisClientType<M, F, S, RESP, TYPE_MAPPING> {
   const { allowInsecureTransport = false, ...clientOptions } = options;
   assertNoCredentials(clientOptions, "options");
@@ -104,14 +107,14 @@ export function createClient<
  * credentials reach the pool's `error` event.
  */
 export function createClientPool<
-  M extends RedisModules = {},
-  F extends RedisFunctions = {},
-  S extends RedisScripts = {},
+  M extends RedisModules = NoExtras,
+  F extends RedisFunctions = NoExtras,
+  S extends RedisScripts = NoExtras,
   RESP extends RespVersions = 3,
-  TYPE_MAPPING extends TypeMapping = {},
+  TYPE_MAPPING extends TypeMapping = NoExtras,
 >(
   manager: TokenManager,
-  options: Omit<CreateClientOptions<M, F, S, RESP, TYPE_MAPPING>, "clientSideCache"> = {},
+  options: Omit<CreateClientOptions<M, F, S, RESP, TYPE_MAPPING>, "clientSideCache"> = NoExtras,
   poolOptions?: Partial<RedisPoolOptions>,
 ): RedisClientPoolType<M, F, S, RESP, TYPE_MAPPING> {
   const { allowInsecureTransport = false, ...clientOptions } = options;
@@ -141,11 +144,11 @@ export function createClientPool<
  * `defaults.credentialsProvider`. Refused credentials reach the cluster's `error` event.
  */
 export function createCluster<
-  M extends RedisModules = {},
-  F extends RedisFunctions = {},
-  S extends RedisScripts = {},
+  M extends RedisModules = NoExtras,
+  F extends RedisFunctions = NoExtras,
+  S extends RedisScripts = NoExtras,
   RESP extends RespVersions = 3,
-  TYPE_MAPPING extends TypeMapping = {},
+  TYPE_MAPPING extends TypeMapping = NoExtras,
 >(
   manager: TokenManager,
   options: CreateClusterOptions<M, F, S, RESP, TYPE_MAPPING>,
@@ -180,11 +183,11 @@ export function createCluster<
  * credentials reach the sentinel's `error` event.
  */
 export function createSentinel<
-  M extends RedisModules = {},
-  F extends RedisFunctions = {},
-  S extends RedisScripts = {},
+  M extends RedisModules = NoExtras,
+  F extends RedisFunctions = NoExtras,
+  S extends RedisScripts = NoExtras,
   RESP extends RespVersions = 3,
-  TYPE_MAPPING extends TypeMapping = {},
+  TYPE_MAPPING extends TypeMapping = NoExtras,
 >(
   manager: TokenManager,
   options: CreateSentinelOptions<M, F, S, RESP, TYPE_MAPPING>,
