@@ -80,7 +80,7 @@ export function createClient<
   TYPE_MAPPING extends TypeMapping = NoExtras,
 >(
   manager: TokenManager,
-  options: CreateClientOptions<M, F, S, RESP, TYPE_MAPPING> = NoExtras,
+  options: CreateClientOptions<M, F, S, RESP, TYPE_MAPPING> = {},
 ): RedisClientType<M, F, S, RESP, TYPE_MAPPING> {
   const { allowInsecureTransport = false, ...clientOptions } = options;
   assertNoCredentials(clientOptions, "options");
@@ -114,7 +114,7 @@ export function createClientPool<
   TYPE_MAPPING extends TypeMapping = NoExtras,
 >(
   manager: TokenManager,
-  options: Omit<CreateClientOptions<M, F, S, RESP, TYPE_MAPPING>, "clientSideCache"> = NoExtras,
+  options: Omit<CreateClientOptions<M, F, S, RESP, TYPE_MAPPING>, "clientSideCache"> = {},
   poolOptions?: Partial<RedisPoolOptions>,
 ): RedisClientPoolType<M, F, S, RESP, TYPE_MAPPING> {
   const { allowInsecureTransport = false, ...clientOptions } = options;
