@@ -54,7 +54,24 @@ export function rememberClientClass(client: object): void {
   }
 }
 
-if (typeof redis.RedisClient === "function") clientPrototypes.add(redis.RedisClient.prototype);
+/**
+ * The `RedisClient` class of the `redis` package this adapter loads: exported by 6.x; 5.x does not
+ * export it, so a client is constructed (never connected) to read its prototype.
+ */
+function rememberInstalledClientClass(): void {
+  const exported: unknown = (redis as { RedisClient?: unknown }).RedisClient;
+  if (typeof exported === "function") {
+    clientPrototypes.add(exported.prototype as object);
+    return;
+  }
+  const client = redis.createClient({ maintNotifications: "disabled" } as object);
+  rememberClientClass(client);
+  try {
+    client.destroy();
+  } catch {
+    // 5.x refuses to destroy a client that never opened; it holds nothing.
+  }
+}
 
 /** Marks the error node-redis reports for the probe, so that the provider can drop it. */
 export const PROBE_MARKER = "redis-credentials: subscriber probe";
@@ -81,6 +98,7 @@ class ProbeSignal extends Error {
 export function identifySubscriber(
   listener: StreamingCredentialsListener,
 ): NodeRedisConnection | undefined {
+  if (clientPrototypes.size === 0) rememberInstalledClientClass();
   let found: NodeRedisConnection | undefined;
   const restore: (() => void)[] = [];
   for (const proto of clientPrototypes) {
