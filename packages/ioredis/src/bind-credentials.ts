@@ -6,6 +6,7 @@ import {
 } from "@redis-credentials/core";
 import type { Cluster, Redis } from "ioredis";
 import { BindingGroup, type BindOptions, type CredentialsBinding, isBound } from "./binding-group";
+import { usesTls } from "./ioredis-internals";
 
 /**
  * Keeps `client` authenticated with `manager`'s credentials: every connect and reconnect sends the
@@ -41,12 +42,14 @@ export function bindCredentials(
 /** Refuses to bind a client that would send tokens in the clear, unless the caller allows it. */
 function assertTransport(client: Redis | Cluster, options: BindOptions): void {
   if (options.allowInsecureTransport === true) return;
-  const tls = client.isCluster
-    ? (client as Cluster).options.redisOptions?.tls
-    : (client as Redis).options.tls;
-  if (tls) return;
-  const target = client.isCluster
-    ? "a Redis Cluster"
-    : `${(client as Redis).options.host ?? "localhost"}:${(client as Redis).options.port ?? 6379}`;
+  if (client.isCluster) {
+    if ((client as Cluster).options.redisOptions?.tls) return;
+    throw new InsecureTransportError("a Redis Cluster");
+  }
+  const { host, port, sentinels, name } = (client as Redis).options;
+  if (usesTls((client as Redis).options)) return;
+  const target = sentinels
+    ? `sentinel master "${name}" (through sentinel, tls needs enableTLSForSentinelMode)`
+    : `${host ?? "localhost"}:${port ?? 6379}`;
   throw new InsecureTransportError(target);
 }

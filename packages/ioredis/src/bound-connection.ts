@@ -15,6 +15,7 @@ import {
   emitClientError,
   interceptConnect,
   setHandshakeCredentials,
+  usesTls,
 } from "./ioredis-internals";
 
 type RetryStrategy = NonNullable<RedisOptions["retryStrategy"]>;
@@ -88,7 +89,7 @@ export class BoundConnection {
       this.detach();
       return undefined;
     }
-    if (!this.#redis.options.tls && !this.#group.allowInsecureTransport) {
+    if (!usesTls(this.#redis.options) && !this.#group.allowInsecureTransport) {
       throw new InsecureTransportError(this.#target());
     }
     this.#subscribe();

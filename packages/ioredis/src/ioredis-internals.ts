@@ -14,9 +14,11 @@
  *   re-sends after a reconnect, from which a stale AUTH is removed.
  * - `cluster.subscriber.selectSubscriber()` / `.subscriber`: the cluster's pub/sub connection.
  * - `cluster.shardedSubscribers.shardedSubscribers` (a Map of `{ instance }`): sharded pub/sub.
+ * - `SentinelConnector`: the master (or replica) connection uses `tls` only with
+ *   `enableTLSForSentinelMode`.
  */
 import { Socket } from "node:net";
-import type { Cluster, Redis } from "ioredis";
+import type { Cluster, Redis, RedisOptions } from "ioredis";
 
 type ConnectCallback = (type: string, error?: unknown) => void;
 type Connect = (callback: ConnectCallback) => Promise<unknown>;
@@ -180,4 +182,13 @@ export function dropQueuedCommands(redis: Redis, commands: Set<unknown>, reason:
       item.command.reject?.(reason);
     }
   }
+}
+
+/**
+ * Whether ioredis speaks TLS to the Redis node. Through sentinel (`sentinels`), the master or
+ * replica connection uses `tls` only with `enableTLSForSentinelMode`; without it, plain TCP.
+ */
+export function usesTls(options: RedisOptions): boolean {
+  if (!options.tls) return false;
+  return !options.sentinels || options.enableTLSForSentinelMode === true;
 }

@@ -201,6 +201,10 @@ export function createSentinel<
   const { allowInsecureTransport = false, ...sentinelOptions } = options;
   const nodeOptions = sentinelOptions.nodeClientOptions ?? {};
   assertNoCredentials(nodeOptions, "options.nodeClientOptions");
+  // Refused here, like createClient does: node-redis's sentinel would retry the connect 16 times.
+  if (!allowInsecureTransport && !usesTls(nodeOptions)) {
+    throw new InsecureTransportError(`the nodes of sentinel master "${options.name}"`);
+  }
   const provider = managedProvider(manager, allowInsecureTransport);
   const sentinel = redis.createSentinel({
     ...sentinelOptions,
@@ -212,7 +216,21 @@ export function createSentinel<
   } as RedisSentinelOptions<M, F, S, RESP, TYPE_MAPPING>);
   provider.errorTarget = sentinel as unknown as ErrorTarget;
   rejectConnectWithTypedErrors(sentinel, provider);
+  fetchBeforeConnect(sentinel, manager);
   return sentinel;
+}
+
+/**
+ * node-redis's sentinel retries a failed connect 16 times, a second apart, before `connect()`
+ * rejects: a first fetch that fails would keep the caller waiting that long. Fetch first, fail at once.
+ */
+function fetchBeforeConnect(client: object, manager: TokenManager): void {
+  const target = client as { connect: (...args: unknown[]) => Promise<unknown> };
+  const connect = target.connect;
+  target.connect = async function connectAfterFetch(this: unknown, ...args) {
+    await manager.getCredentials();
+    return connect.apply(this, args);
+  };
 }
 
 function managedProvider(

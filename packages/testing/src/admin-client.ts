@@ -17,8 +17,8 @@ export interface AdminClient {
 export interface ConnectAdminOptions {
   host: string;
   port: number;
-  /** The server's `requirepass`. */
-  password: string;
+  /** The server's `requirepass`. @default none: no AUTH (a sentinel) */
+  password?: string;
   /**
    * How long one command (and the connection) may take; past it the connection is destroyed
    * (a paused server never answers).
@@ -131,7 +131,8 @@ export async function connectAdmin(options: ConnectAdminOptions): Promise<AdminC
     },
   };
   try {
-    await command("AUTH", options.password);
+    // Without a password, a PING still tells that the server answers.
+    await (options.password === undefined ? command("PING") : command("AUTH", options.password));
   } catch (error) {
     client.close();
     throw error;

@@ -46,57 +46,85 @@ export interface StartClusterNodeOptions {
   tls?: { key: string; cert: string; files?: ReplicationTlsFiles | undefined };
 }
 
-/**
- * Starts a node. The proxy port must be known before the server starts (the server announces it,
- * and restarts reuse the arguments), so a placeholder listener holds it until the server is up
- * and then hands it over to the proxy.
- */
+/** Starts a node: a redis-server that announces its proxy, the proxy, and an admin connection. */
 export async function startClusterNode(options: StartClusterNodeOptions): Promise<ClusterNode> {
+  let busPort = 0;
+  const { server, proxy } = await startProxiedServer({
+    ...options,
+    internalAuth: options.replication,
+    args: async (proxyPort) => {
+      const held = await holdPort();
+      await held.release();
+      busPort = held.port;
+      return serverArgs(proxyPort, busPort, options.tls?.files);
+    },
+  });
+  try {
+    const admin = await connectAdmin({
+      host: server.host,
+      port: server.port,
+      password: options.password,
+    });
+    const id = replyText(await admin.command("CLUSTER", "MYID"));
+    // Distinct epochs from the start spare the cluster its epoch-collision resolution.
+    await admin.command("CLUSTER", "SET-CONFIG-EPOCH", String(options.index + 1));
+    return { index: options.index, server, proxy, busPort, id, admin };
+  } catch (error) {
+    await Promise.all([proxy.close(), server.stop()]);
+    throw error;
+  }
+}
+
+export interface StartProxiedServerOptions {
+  /** The server's internal password. */
+  password: string;
+  identity: TokenVerifier;
+  stats: ProxyStats;
+  /** Let the internal password through the proxy (replication, sentinel). */
+  internalAuth: boolean;
+  /** The proxy's certificate. */
+  tls?: { key: string; cert: string } | undefined;
+  /** The server's arguments, given the port its proxy will listen on (to announce it). */
+  args(proxyPort: number): Promise<string[]> | string[];
+}
+
+/**
+ * Starts a redis-server behind a token proxy whose port the server knows from the start (it
+ * announces it, and restarts reuse the arguments): a placeholder listener holds the port until
+ * the server is up, then hands it over to the proxy. Ports taken meanwhile are retried.
+ */
+export async function startProxiedServer(
+  options: StartProxiedServerOptions,
+): Promise<{ server: RedisProcess; proxy: TokenProxy }> {
   for (let attempt = 1; ; attempt++) {
     const proxyPort = await holdPort();
-    const busPort = await holdPort();
-    await busPort.release();
     let server: RedisProcess;
     try {
       server = await startRedisServer({
         password: options.password,
-        args: serverArgs(proxyPort.port, busPort.port, options.tls?.files),
+        args: await options.args(proxyPort.port),
       });
     } catch (error) {
       await proxyPort.release();
-      // Something took the bus port between our probe and the server's bind: try other ports.
+      // Something took a port the arguments name (a bus port) before the server bound it.
       if (attempt < 3 && error instanceof PortInUseError) continue;
       throw error;
     }
-    let proxy: TokenProxy;
     try {
       await proxyPort.release();
-      proxy = await createTokenProxy({
+      const proxy = await createTokenProxy({
         upstreamPort: server.port,
         upstreamPassword: options.password,
         identity: options.identity,
         port: proxyPort.port,
         stats: options.stats,
-        internalAuth: options.replication,
+        internalAuth: options.internalAuth,
         ...(options.tls ? { tls: { key: options.tls.key, cert: options.tls.cert } } : {}),
       });
+      return { server, proxy };
     } catch (error) {
       await server.stop();
       if (attempt < 3 && (error as NodeJS.ErrnoException).code === "EADDRINUSE") continue;
-      throw error;
-    }
-    try {
-      const admin = await connectAdmin({
-        host: server.host,
-        port: server.port,
-        password: options.password,
-      });
-      const id = replyText(await admin.command("CLUSTER", "MYID"));
-      // Distinct epochs from the start spare the cluster its epoch-collision resolution.
-      await admin.command("CLUSTER", "SET-CONFIG-EPOCH", String(options.index + 1));
-      return { index: options.index, server, proxy, busPort: busPort.port, id, admin };
-    } catch (error) {
-      await Promise.all([proxy.close(), server.stop()]);
       throw error;
     }
   }
@@ -115,13 +143,17 @@ function serverArgs(proxyPort: number, busPort: number, tls: ReplicationTlsFiles
     // master that never wrote (a new one, or one restarted empty): the master's pings move the
     // offset within a second instead of the default ten.
     ...["--repl-ping-replica-period", "1"],
-    ...(tls
-      ? [
-          ...["--tls-replication", "yes", "--tls-ca-cert-file", tls.ca],
-          // Redis wants a certificate of its own to set TLS up, even as a client.
-          ...["--tls-cert-file", tls.cert, "--tls-key-file", tls.key],
-        ]
-      : []),
+    ...replicationTlsArgs(tls),
+  ];
+}
+
+/** Replicate (or, for a sentinel, reach the servers) over TLS, trusting the proxies' CA. */
+export function replicationTlsArgs(tls: ReplicationTlsFiles | undefined): string[] {
+  if (!tls) return [];
+  return [
+    ...["--tls-replication", "yes", "--tls-ca-cert-file", tls.ca],
+    // Redis wants a certificate of its own to set TLS up, even as a client.
+    ...["--tls-cert-file", tls.cert, "--tls-key-file", tls.key],
   ];
 }
 

@@ -37,6 +37,7 @@ export {
   startIdentityEmulator,
 } from "./identity-emulator";
 export { RedisServerNotFoundError, RedisServerStartError } from "./redis-process";
+export { SentinelError, type SentinelOptions, type TokenSentinel } from "./sentinel";
 export {
   type DelayStep,
   type EmulatorClientOptions,

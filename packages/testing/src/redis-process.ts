@@ -24,10 +24,12 @@ export interface RedisProcess {
 }
 
 export interface StartRedisServerOptions {
-  /** The server's `requirepass` (and `masterauth`, for replicas). */
-  password: string;
+  /** The server's `requirepass` (and `masterauth`, for replicas). @default none (a sentinel) */
+  password?: string;
   /** Extra `redis-server` arguments, e.g. `["--cluster-enabled", "yes"]`. */
   args?: string[];
+  /** A config file, read before the arguments (a sentinel needs one it can rewrite). */
+  configFile?: string;
   /** @default a random free loopback port */
   port?: number;
   /** How long to wait for the server to answer PING. @default 10_000 */
@@ -89,8 +91,11 @@ export async function startRedisServer(options: StartRedisServerOptions): Promis
     for (let attempt = 0; ; attempt++) {
       const port = options.port ?? (await freePort());
       const args = [
+        ...(options.configFile === undefined ? [] : [options.configFile]),
         ...["--bind", HOST, "--port", String(port)],
-        ...["--requirepass", options.password, "--masterauth", options.password],
+        ...(options.password === undefined
+          ? []
+          : ["--requirepass", options.password, "--masterauth", options.password]),
         ...["--protected-mode", "no", "--save", "", "--appendonly", "no"],
         ...["--dir", dir, "--logfile", join(dir, "redis.log")],
         ...extra,
@@ -121,7 +126,7 @@ class RedisChild implements RedisProcess {
     readonly dir: string,
     private readonly args: string[],
     readonly port: number,
-    private readonly password: string,
+    private readonly password: string | undefined,
     private readonly timeoutMs: number,
     private child: Watchdog,
   ) {}
@@ -266,7 +271,7 @@ export class PortInUseError extends RedisServerStartError {}
 /** Polls until the server answers; fails early when its log says it quit. */
 async function waitUntilReady(
   port: number,
-  password: string,
+  password: string | undefined,
   pid: number,
   dir: string,
   timeoutMs: number,
@@ -293,7 +298,7 @@ async function waitUntilReady(
 }
 
 /** True when our server (not whatever else may hold the port) accepts AUTH and answers INFO. */
-function answersPing(port: number, password: string, pid: number): Promise<boolean> {
+function answersPing(port: number, password: string | undefined, pid: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();
     let reply = "";
@@ -311,7 +316,8 @@ function answersPing(port: number, password: string, pid: number): Promise<boole
     socket.connect(port, HOST, () => {
       const command = (...args: string[]) =>
         `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join("")}`;
-      socket.write(command("AUTH", password) + command("INFO", "server") + command("PING"));
+      const auth = password === undefined ? "" : command("AUTH", password);
+      socket.write(auth + command("INFO", "server") + command("PING"));
     });
   });
 }

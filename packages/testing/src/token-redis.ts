@@ -3,6 +3,7 @@ import { InvalidOptionsError } from "@redis-credentials/core";
 import { createCertificateAuthority } from "./certificates";
 import { type ClusterOptions, startTokenCluster, type TokenCluster } from "./cluster";
 import { type RedisProcess, startRedisServer } from "./redis-process";
+import { type SentinelOptions, startTokenSentinel, type TokenSentinel } from "./sentinel";
 import {
   type ConnectionFilter,
   type ConnectionStats,
@@ -20,6 +21,8 @@ export interface TokenRedisOptions {
   tls?: boolean;
   /** Run a Redis Cluster instead of one server. @default a single server */
   cluster?: ClusterOptions;
+  /** Run a master with replicas, monitored by redis-sentinel. @default a single server */
+  sentinel?: SentinelOptions;
 }
 
 /** A redis-server (or a cluster of them) that enforces token authentication as Azure does. */
@@ -46,14 +49,21 @@ export interface TokenRedis extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-/** Starts a token-enforcing Redis on a random loopback port (a cluster with `cluster`). */
+/**
+ * Starts a token-enforcing Redis on a random loopback port (a cluster with `cluster`, a
+ * sentinel-managed master and replicas with `sentinel`).
+ */
 export async function startTokenRedis(
   options: TokenRedisOptions & { cluster: ClusterOptions },
 ): Promise<TokenCluster>;
+export async function startTokenRedis(
+  options: TokenRedisOptions & { sentinel: SentinelOptions },
+): Promise<TokenSentinel>;
 export async function startTokenRedis(options: TokenRedisOptions): Promise<TokenRedis>;
 export async function startTokenRedis(options: TokenRedisOptions): Promise<TokenRedis> {
   validate(options);
   if (options.cluster !== undefined) return startTokenCluster(options);
+  if (options.sentinel !== undefined) return startTokenSentinel(options);
   const tls = options.tls ?? true;
   const authority = tls ? createCertificateAuthority() : undefined;
   const password = randomBytes(24).toString("hex");
@@ -132,5 +142,8 @@ function validate(options: TokenRedisOptions) {
   }
   if (options.tls !== undefined && typeof options.tls !== "boolean") {
     throw new InvalidOptionsError("tls", "must be true or false");
+  }
+  if (options.cluster !== undefined && options.sentinel !== undefined) {
+    throw new InvalidOptionsError("sentinel", "cannot be combined with cluster: pass one of them");
   }
 }

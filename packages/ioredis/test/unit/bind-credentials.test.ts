@@ -59,6 +59,22 @@ test("a client without TLS is refused unless allowInsecureTransport is passed", 
   );
 });
 
+test("through sentinel, tls without enableTLSForSentinelMode is plain TCP to the nodes, and refused", () => {
+  // ioredis applies `tls` to the master/replica connection only with enableTLSForSentinelMode.
+  const sentinels = [{ host: "sentinel.example", port: 26379 }];
+  const plain = new Redis({ sentinels, name: "mymaster", tls: {}, lazyConnect: true });
+  expect(() => bindCredentials(plain, manager())).toThrow(InsecureTransportError);
+  expect(() => bindCredentials(plain, manager())).toThrow(/enableTLSForSentinelMode/);
+  const secure = new Redis({
+    sentinels,
+    name: "mymaster",
+    tls: {},
+    enableTLSForSentinelMode: true,
+    lazyConnect: true,
+  });
+  bindCredentials(secure, manager()).dispose();
+});
+
 test("InsecureTransportError is a CredentialsError and shows no secret", () => {
   const plain = new Redis({ port: 1, lazyConnect: true, password: "secret-token" });
   try {
