@@ -2,6 +2,7 @@ import {
   createRejectionTracker,
   isCredentialsRejection,
   type RedisCredentials,
+  type RejectionOutcome,
   sameCredentials,
 } from "@redis-credentials/core";
 import type { ManagedCredentialsProvider } from "./credentials-provider";
@@ -36,6 +37,9 @@ export class ClientConnection {
   #onServer: Pick<RedisCredentials, "username" | "password"> | undefined;
   #inTransaction = false;
   #authDeferred = false;
+  /** Whether the last handshake has not reached `ready` yet, and what refused it, if anything. */
+  #handshakePending = false;
+  #handshakeRefusal: { cause: unknown } | undefined;
   /** AUTHs not written yet: dropped when the socket goes, since the next handshake sends current ones. */
   readonly #unsentAuths = new Set<AbortController>();
 
@@ -59,6 +63,7 @@ export class ClientConnection {
     this.#listener = listener;
     this.#inTransaction = false;
     this.#authDeferred = false;
+    this.#handshakePending = true;
     this.#unsubscribe ??= this.#provider.manager.subscribe((credentials) =>
       this.#reauthenticate(credentials),
     );
@@ -81,8 +86,33 @@ export class ClientConnection {
     this.#provider.forget(this);
   }
 
+  /** A handshake in flight was refused with WRONGPASS/NOAUTH (perhaps this one's). */
+  handshakeRefused(cause: unknown): void {
+    if (this.#handshakePending) this.#handshakeRefusal = { cause };
+  }
+
+  /**
+   * Before the next handshake: if Redis refused the last one, the rejection policy decides what
+   * to present (newer credentials, or a forced refresh; after that, an error and backoff), with
+   * the same tracker as refused re-AUTHs, so that a run of refusals is reported once.
+   */
+  async afterRefusedHandshake(): Promise<RejectionOutcome | undefined> {
+    const refusal = this.#handshakeRefusal;
+    const presented = this.handshake;
+    this.#handshakeRefusal = undefined;
+    if (refusal === undefined || presented === undefined) return undefined;
+    this.#provider.reauthFailures += 1;
+    const outcome = await this.#tracker
+      .rejected(presented, refusal.cause, this.#stop.signal)
+      .catch(() => undefined);
+    if (outcome?.error) this.#provider.report(outcome.error, this);
+    return outcome;
+  }
+
   /** `sendCommand(['MULTI'])` was queued: hold AUTHs until EXEC or DISCARD. */
   beginTransaction(reply: Promise<unknown>): void {
+    // A nested MULTI is refused while the transaction stays open: it changes nothing.
+    if (this.#inTransaction) return;
     this.#inTransaction = true;
     reply.catch(() => this.endTransaction());
   }
@@ -114,7 +144,6 @@ export class ClientConnection {
     // Connecting: the handshake has current credentials, or #onReady sends them.
     if (!client.isReady) return;
     if (cannotReauthenticate(client)) {
-      this.#provider.reconnecting();
       reconnect(client);
       return;
     }
@@ -175,7 +204,8 @@ export class ClientConnection {
   onReady(): void {
     if (this.client !== undefined) forgetExpectedCloses(this.client);
     if (this.handshake !== undefined) this.#onServer = this.handshake;
-    this.#provider.handshakeAccepted();
+    this.#handshakePending = false;
+    this.#handshakeRefusal = undefined;
     this.#tracker.accepted();
     // New credentials arrived while the handshake was in flight.
     const current = this.#provider.current();

@@ -26,7 +26,7 @@ import {
   isFatal,
   type ManagedCredentialsProvider,
 } from "./credentials-provider";
-import { isSocketClosed, isSocketTimeout, rememberClientClass } from "./node-redis-internals";
+import { isSocketTimeout, rememberClientClass } from "./node-redis-internals";
 
 /** node-redis's default for modules, functions, scripts and type mappings: none (`{}`). */
 type NoExtras = Record<never, never>;
@@ -249,8 +249,7 @@ type SocketOptions = { reconnectStrategy?: ReconnectStrategy; [option: string]: 
 /**
  * The caller's reconnect strategy, except where credentials decide: stop when the first fetch
  * failed (the connect rejects with the typed error instead of retrying forever); retry at once
- * after a refused handshake (the provider paces it: forced refresh, then backoff) and after the
- * adapter's own reconnect of a RESP2 subscriber.
+ * after a refused handshake (the connection paces it: forced refresh, then backoff).
  */
 function withReconnectStrategy(socket: unknown, provider: ManagedCredentialsProvider): any {
   const options = (socket ?? {}) as SocketOptions;
@@ -262,7 +261,6 @@ function withReconnectStrategy(socket: unknown, provider: ManagedCredentialsProv
       provider.handshakeRejected(cause);
       return 0;
     }
-    if (isSocketClosed(cause) && provider.takeImmediateReconnect()) return 0;
     if (typeof original === "number") return original;
     if (typeof original === "function") return original(retries, cause);
     return defaultReconnectDelay(retries, cause);
@@ -293,29 +291,32 @@ function rejectConnectWithTypedErrors(client: object, provider: ManagedCredentia
  * (`client.multi()...exec()` is written as one chain and needs no gate.)
  */
 function gateHandWrittenTransactions(client: object, provider: ManagedCredentialsProvider): void {
-  const target = client as {
-    _self?: object;
+  // On the instance, not the proxy createClient returns: views such as withCommandOptions() and
+  // withTypeMapping() are other proxies of the same instance.
+  const instance = ((client as { _self?: object })._self ?? client) as {
     sendCommand: (args: unknown, ...rest: unknown[]) => Promise<unknown>;
     duplicate: (...args: unknown[]) => object;
   };
-  const sendCommand = target.sendCommand;
-  const duplicate = target.duplicate;
-  target.sendCommand = function sendCommandGated(this: typeof target, args, ...rest) {
+  const sendCommand = instance.sendCommand;
+  const duplicate = instance.duplicate;
+  instance.sendCommand = function sendCommandGated(args, ...rest) {
     const reply = sendCommand.call(this, args, ...rest);
-    const command = Array.isArray(args) ? String(args[0]).toUpperCase() : "";
-    if (command === "MULTI" || command === "EXEC" || command === "DISCARD") {
-      const connection = provider.connectionOf(this._self ?? this);
-      if (command === "MULTI") connection?.beginTransaction(reply);
+    const name = Array.isArray(args) ? args[0] : undefined;
+    if (typeof name === "string" && transactionCommand.test(name)) {
+      const connection = provider.connectionOf(instance);
+      if (name.toUpperCase() === "MULTI") connection?.beginTransaction(reply);
       else connection?.endTransaction();
     }
     return reply;
   };
-  target.duplicate = function duplicateGated(this: typeof target, ...args) {
+  instance.duplicate = function duplicateGated(...args) {
     const copy = duplicate.apply(this, args);
     gateHandWrittenTransactions(copy, provider);
     return copy;
   };
 }
+
+const transactionCommand = /^(multi|exec|discard)$/i;
 
 /** The adapter supplies credentials: ones in the options would be ignored or, in a URL, win. */
 function assertNoCredentials(options: object, name: string): void {

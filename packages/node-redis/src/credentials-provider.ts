@@ -1,13 +1,11 @@
 import {
   CredentialsError,
   CredentialsExpiredError,
-  createRejectionTracker,
   InsecureTransportError,
   InvalidOptionsError,
   isPermanent,
   ManagerDisposedError,
   type RedisCredentials,
-  type RejectionOutcome,
   type TokenManager,
 } from "@redis-credentials/core";
 import { ClientConnection } from "./client-connection";
@@ -81,8 +79,8 @@ export interface ErrorTarget {
  *
  * The `createClient`/`createClientPool`/`createCluster`/`createSentinel` factories add what a
  * bare provider cannot: refused credentials on the client's `error` event, a connect that fails
- * for good when the first fetch does, no reconnect delay for RESP2 subscribers, and AUTH held
- * back during a `sendCommand(['MULTI'])` transaction.
+ * for good when the first fetch does, and AUTH held back during a `sendCommand(['MULTI'])`
+ * transaction.
  */
 export function credentialsProvider(
   manager: TokenManager,
@@ -119,12 +117,6 @@ export class ManagedCredentialsProvider implements TokenCredentialsProvider {
   /** Clients whose events this provider listens to: once each, for the client's whole life. */
   readonly #listening = new WeakSet<NodeRedisConnection>();
   #onError: (error: Error) => void;
-  /** Handshakes all present the manager's credentials, so a refused one is handled once for all. */
-  readonly #handshakeTracker;
-  #handshakeRejection: Promise<RejectionOutcome | undefined> | undefined;
-  #lastHandshake: RedisCredentials | undefined;
-  /** QUITs sent to reconnect subscribers: their reconnects skip the retry delay. */
-  #immediateReconnects = 0;
   readonly #stop = new AbortController();
   /** The last error that ended a connect for good, for the factories' `connect()`. */
   #lastFatal: Error | undefined;
@@ -133,7 +125,6 @@ export class ManagedCredentialsProvider implements TokenCredentialsProvider {
     this.manager = manager;
     this.allowInsecureTransport = options.allowInsecureTransport === true;
     this.#onError = options.onReAuthenticationError ?? (() => {});
-    this.#handshakeTracker = createRejectionTracker(manager);
   }
 
   // node-redis reports the identification probe here, a tick after subscribe(): drop it.
@@ -187,7 +178,6 @@ export class ManagedCredentialsProvider implements TokenCredentialsProvider {
     try {
       const credentials = await this.#credentialsForHandshake(connection);
       connection.handshake = credentials;
-      this.#lastHandshake = credentials;
       const { username, password } = credentials;
       return [{ username, password }, { dispose: () => connection.release(generation) }];
     } catch (error) {
@@ -242,35 +232,13 @@ export class ManagedCredentialsProvider implements TokenCredentialsProvider {
     }
   }
 
-  /** For the factories' reconnect strategy: a handshake was refused with WRONGPASS/NOAUTH. */
+  /**
+   * For the factories' reconnect strategy, which is not told whose handshake Redis refused with
+   * WRONGPASS/NOAUTH: every connection whose handshake is in flight takes it as its own; one that
+   * was not refused clears it when it becomes ready.
+   */
   handshakeRejected(cause: unknown): void {
-    const rejected = this.#lastHandshake;
-    if (this.#handshakeRejection !== undefined || rejected === undefined) return;
-    this.reauthFailures += 1;
-    const pending = this.#handshakeTracker
-      .rejected(rejected, cause, this.#stop.signal)
-      .catch(() => undefined);
-    this.#handshakeRejection = pending;
-    pending.then((outcome) => {
-      if (this.#handshakeRejection === pending) this.#handshakeRejection = undefined;
-      if (outcome?.error) this.report(outcome.error);
-    });
-  }
-
-  handshakeAccepted(): void {
-    this.#handshakeTracker.accepted();
-  }
-
-  /** A subscriber is about to be reconnected by QUIT. */
-  reconnecting(): void {
-    this.#immediateReconnects += 1;
-  }
-
-  /** For the factories' reconnect strategy: whether this reconnect is one the adapter started. */
-  takeImmediateReconnect(): boolean {
-    if (this.#immediateReconnects === 0) return false;
-    this.#immediateReconnects -= 1;
-    return true;
+    for (const connection of this.#connections.values()) connection.handshakeRefused(cause);
   }
 
   /**
@@ -324,13 +292,10 @@ export class ManagedCredentialsProvider implements TokenCredentialsProvider {
   }
 
   async #credentialsForHandshake(connection: ClientConnection): Promise<RedisCredentials> {
-    const rejection = this.#handshakeRejection;
-    if (rejection !== undefined) {
-      const outcome = await rejection;
-      if (outcome?.error && !connection.everReady) throw this.#fatal(outcome.error);
-      if (outcome !== undefined && outcome.credentials.expiresAt > Date.now()) {
-        return outcome.credentials;
-      }
+    const outcome = await connection.afterRefusedHandshake();
+    if (outcome?.error && !connection.everReady) throw this.#fatal(outcome.error);
+    if (outcome !== undefined && outcome.credentials.expiresAt > Date.now()) {
+      return outcome.credentials;
     }
     const current = this.current();
     if (current !== undefined && current.expiresAt > Date.now()) return current;

@@ -26,19 +26,19 @@ import {
   snapshot,
   untilAllHoldCurrentToken,
 } from "./cluster-helpers";
-import {
-  type Fixture,
-  fastRotation,
-  nodeRedisMajor,
-  rotations,
-  startFixture,
-  TOKEN_LIFETIME_MS,
-} from "./helpers";
+import { type Fixture, fastRotation, nodeRedisMajor, rotations, startFixture } from "./helpers";
 
 type Client = RedisClientType<any, any, any, any, any>;
 type Pool = RedisClientPoolType<any, any, any, any, any>;
 
 const ROTATIONS = 4;
+/**
+ * A rotation about every 2 s, as with the other suites' tokens, but tokens that live 4 s and are
+ * renewed 2 s before they expire: with 245 connections and their proxy in this process, a loaded
+ * machine was seen to stall its event loop for more than the 1 s margin of 3-s tokens (the
+ * manager still spreads each rotation's AUTHs over 200 ms, long before the old token expires).
+ */
+const TOKENS = { lifetimeMs: 4_000, refreshBeforeExpiryMs: 2_000 };
 
 /** A user name Redis does not know: the token verifies, the server answers WRONGPASS. */
 const UNKNOWN_USER = "00000000-0000-4000-8000-0000deadbeef";
@@ -57,13 +57,16 @@ function countingManager(fixture: Fixture, options: { refuseFirst?: boolean } = 
       reasons.push(context.reason);
       const token = fixture.issuer.issueToken({
         objectId: fixture.objectId,
-        lifetimeMs: TOKEN_LIFETIME_MS,
+        lifetimeMs: TOKENS.lifetimeMs,
       });
       const refused = options.refuseFirst === true && reasons.length === 1;
       return credentialsFromJwt(token, refused ? { username: UNKNOWN_USER } : {});
     },
   };
-  const manager = createTokenManager(counting, fastRotation);
+  const manager = createTokenManager(counting, {
+    ...fastRotation,
+    refreshBeforeExpiryMs: TOKENS.refreshBeforeExpiryMs,
+  });
   const refreshedAt: number[] = [];
   const fetchesAtRefresh: number[] = [];
   manager.on("refreshed", () => {
@@ -291,7 +294,10 @@ test.concurrent("a pool whose members share a manager and a refused first token 
     await pool.connect();
     expect(pool.totalClients).toBe(20);
     await Promise.all(Array.from({ length: 20 }, () => pool.execute((member) => member.ping())));
-    expect(reasons).toEqual(["initial", "forced"]);
+    // One more fetch in all: the forced one, or the scheduled refresh when a loaded machine lets
+    // it come first (the refusals then find newer credentials and force nothing).
+    expect(reasons).toHaveLength(2);
+    expect(["forced", "scheduled"]).toContain(reasons[1]);
     const { authRejected, connectionsByUser } = fixture.server.stats();
     expect(authRejected).toEqual({ user: 20 });
     expect(connectionsByUser).toEqual({ [fixture.objectId]: 20 });

@@ -222,7 +222,7 @@ describe("startTokenRedis({ sentinel })", () => {
       expect.arrayContaining(["slave", "127.0.0.1", promoted]),
     );
     expect(plain(await demoted.command("GET", "sentinel:key"))).toBe("after-failover");
-  });
+  }, 60_000); // a failover takes ~5–10 s alone, more on a loaded machine
 
   it.each([
     ["sentinel", { sentinel: null }],
