@@ -40,12 +40,13 @@ module.exports = {
     {
       // The node-redis adapter on node-redis 5.x (`redis` mapped for every module): the tests of
       // what differs between the majors — the internals it relies on, the shared guarantees,
-      // reconnects, pub/sub (5.x defaults to RESP2) and sentinel. The rest use only public API
+      // reconnects, pub/sub (5.x defaults to RESP2), sentinel and lifecycle (5.x's close() skips
+      // disposing the subscription). The rest use only public API
       // that is the same on both, and run on 6.x, which keeps CI within its time budget.
       ...shared,
       displayName: "integration-node-redis5",
       testMatch: [
-        "<rootDir>/packages/node-redis/test/integration/{node-redis-internals,adapter-suite,reconnects,pubsub,sentinel}.test.ts",
+        "<rootDir>/packages/node-redis/test/integration/{node-redis-internals,adapter-suite,reconnects,pubsub,sentinel,lifecycle}.test.ts",
       ],
       moduleNameMapper: {
         ...shared.moduleNameMapper,

@@ -278,7 +278,7 @@ export class ManagedCredentialsProvider implements TokenCredentialsProvider {
   }
 
   /**
-   * The listeners stay for the client's life and are never removed: removing a listener from a
+   * The listeners (`ready`, `reconnecting`, `end`) stay for the client's life and are never removed: removing a listener from a
    * node-redis client can drop the user's own listeners. node-redis clients are proxies created
    * with `Object.create(instance)`; a listener added through the proxy counts on the proxy, and
    * Node's EventEmitter resets the instance's listener table when the instance's own count
@@ -289,6 +289,11 @@ export class ManagedCredentialsProvider implements TokenCredentialsProvider {
     this.#listening.add(client);
     client.on("ready", () => this.#connections.get(client)?.onReady());
     client.on("reconnecting", () => this.#connections.get(client)?.dropUnsentAuths());
+    // node-redis 5's close() does not dispose the subscription when no command is pending: a
+    // client closed for good ends its connection here.
+    client.on("end", () => {
+      if (!client.isOpen) this.#connections.get(client)?.end();
+    });
   }
 
   async #credentialsForHandshake(connection: ClientConnection): Promise<RedisCredentials> {
