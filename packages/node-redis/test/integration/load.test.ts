@@ -96,8 +96,9 @@ async function mixedCommands(redis: Commands, tag: string, iteration: number) {
   const value = `v${iteration}`;
   // The string and the list an iteration checks are its own (64 in turn): a write in flight when
   // its connection was killed may still run on the server after the client saw the connection
-  // drop, and must not land between a later iteration's write and read.
-  const slot = ((iteration % 64) + 64) % 64;
+  // drop, and must not land between a later iteration's write and read. A negative iteration is
+  // a one-off check run beside the loops, so it gets keys no loop uses.
+  const slot = iteration < 0 ? `check${-iteration}` : iteration % 64;
   const [string, counter, hash, list] = [`s${slot}`, "n", "h", `l${slot}`].map(
     (name) => `{${tag}}:${name}`,
   ) as [string, string, string, string];
