@@ -1,179 +1,290 @@
-// The core token manager on its own, in real time (about 26 seconds):
-//   1. four "connections" ask for credentials at once: one fetch serves them all;
-//   2. every token lives 6 s, so the manager refreshes it at a jittered point ~4-4.5 s in and
-//      hands the new token to each connection at its own staggered moment;
-//   3. the identity provider goes down for 7 s, longer than a token lives: retries with backoff,
-//      `expired`, then `recovered` once it answers again;
-//   4. a final status() and dispose().
-// Tokens are never printed whole: only a short hash ("fingerprint") of each.
-import { createHash, randomBytes } from "node:crypto";
-import diagnosticsChannel from "node:diagnostics_channel";
-import { setTimeout as sleep } from "node:timers/promises";
-import {
-  CredentialsExpiredError,
-  createTokenManager,
-  credentialsFromJwt,
-  diagnosticsChannels,
-} from "@redis-credentials/core";
+// The end-to-end demo: ONE token manager, fed by Microsoft Entra ID (`entraId()` over an
+// @azure/identity credential), keeps four kinds of Redis connection authenticated while a
+// steady workload runs and the tokens rotate every ~10 s:
+//   an ioredis client, an ioredis cluster client (3 masters), a node-redis client, and a
+//   node-redis pub/sub subscriber.
+// Locally everything runs on this machine (identity emulator, token-enforcing Redis over TLS),
+// tokens live 20 s, and halfway through the identity provider goes silent for 5 s.
+// With --azure --host <name> it runs against a real Azure Managed Redis instead.
+//
+//   node examples/demo/index.mjs [--duration 60] [--azure --host <name> [--port 10000] [--cluster]]
+//
+// Exit code: 0 when no command failed, no message was lost and no connection was closed at
+// token expiry; 1 otherwise; 2 for bad flags; 130 when interrupted (Ctrl-C).
+import { parseArgs } from "node:util";
+import { createTokenManager } from "@redis-credentials/core";
+import { entraId } from "@redis-credentials/entra-id";
+import { connectClients } from "./clients.mjs";
+import { fingerprint, observeManager, observeReauth } from "./observe.mjs";
+import { scheduleOutage } from "./outage.mjs";
+import { createView } from "./view.mjs";
+import { startWorkload } from "./workload.mjs";
 
-const TOKEN_LIFETIME_MS = 6_000;
-// Relative to the start. The token fetched at ~8.5 s expires at ~14.5-15.5 s, inside the outage.
-const OUTAGE = { fromMs: 11_000, untilMs: 18_000 };
-const DEMO_LENGTH_MS = 26_000;
+const USAGE = `Usage: npm run demo -- [options]   (or: node examples/demo/index.mjs [options])
 
-const start = Date.now();
-const at = (epochMs) => `+${((epochMs - start) / 1000).toFixed(2)}s`;
-const log = (message) => console.log(`[${at(Date.now()).padStart(7)}] ${message}`);
-const fingerprint = (token) => createHash("sha256").update(token).digest("hex").slice(0, 8);
+  --duration <seconds>  how long the workload runs (default 60)
+  --azure               run against a real Azure Managed Redis with DefaultAzureCredential
+                        (az login, managed identity, AZURE_* variables, ...) instead of
+                        the local identity emulator and token-enforcing Redis
+  --host <name>         with --azure: the cache's host name (required)
+  --port <n>            with --azure: the port (default 10000)
+  --cluster             with --azure: the cache uses the OSS cluster policy; connect cluster clients
+  --help                show this help`;
 
-// --- a local identity provider ------------------------------------------------------------
+// --- flags ------------------------------------------------------------------------------------
 
-const base64url = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
-
-/** A JWT-shaped token (unsigned: only the Redis server would verify it, and there is none here). */
-function mintToken() {
-  const claims = {
-    oid: "demo-service-principal",
-    // Real identity providers use whole seconds; a fractional `exp` keeps the demo's 6 s exact.
-    exp: (Date.now() + TOKEN_LIFETIME_MS) / 1000,
-  };
-  return `${base64url({ alg: "none", typ: "JWT" })}.${base64url(claims)}.${randomBytes(16).toString("base64url")}`;
-}
-
-/** @type {import("@redis-credentials/core").CredentialSource} */
-const source = {
-  name: "demo-idp",
-  async fetch({ signal }) {
-    // A network round trip that, like every well-behaved source, stops when the manager aborts.
-    await sleep(120, undefined, { signal });
-    const elapsed = Date.now() - start;
-    if (elapsed >= OUTAGE.fromMs && elapsed < OUTAGE.untilMs) {
-      // A plain Error is retried; markPermanent(error) would stop the retries instead.
-      throw new Error("identity provider unavailable (HTTP 503)");
-    }
-    // The token is the password, `exp` the expiry, the `oid` claim the user name.
-    return credentialsFromJwt(mintToken());
-  },
-};
-
-// --- the manager, with options scaled down from minutes to seconds ---------------------------
-
-const options = {
-  refreshBeforeExpiryMs: 0, // the default (5 min) would be longer than the whole token
-  minRefreshIntervalMs: 1_000,
-  refreshJitterMs: 500,
-  fetchTimeoutMs: 2_000,
-  reauthSpreadMs: 800,
-  retry: { initialDelayMs: 200, maxDelayMs: 1_500, multiplier: 2 },
-};
-const manager = createTokenManager(source, options);
-
-// --- observability: diagnostics channels ----------------------------------------------------
-// Any part of a process (an APM agent, a logger) can listen here without a reference to the
-// manager. No message carries a token.
-
-let lastAttempt = 0;
-diagnosticsChannel.subscribe(diagnosticsChannels.fetch, (message) => {
-  lastAttempt = message.attempt;
-  log(
-    `fetch (reason: ${message.reason}${message.reason === "retry" ? `, #${message.attempt}` : ""})`,
-  );
-});
-
-let fanOutStartedAt = 0;
-diagnosticsChannel.subscribe(diagnosticsChannels.fanOut, (message) => {
-  fanOutStartedAt = Date.now();
-  log(
-    message.spreadMs === 0
-      ? `fan-out to ${message.subscribers} connections at once (the old token had expired: nothing to wait for)`
-      : `fan-out to ${message.subscribers} connections, staggered over ${Math.round(message.spreadMs)} ms`,
-  );
-});
-
-// --- observability: events -------------------------------------------------------------------
-
-manager.on("refreshed", (event) => {
-  const token = manager.peekCredentials()?.password ?? "";
-  const { earliest, latest } = event.refreshWindow;
-  log(
-    `new token ${fingerprint(token)} for ${event.username} (reason: ${event.reason}), expires ${at(event.expiresAt)}`,
-  );
-  log(
-    `  refresh scheduled ${at(event.nextRefreshAt)}, drawn from the jitter window [${at(earliest)}, ${at(latest)}]`,
-  );
-});
-
-manager.on("refreshFailed", (error) => {
-  const { nextRefreshAt } = manager.status();
-  const { initialDelayMs, maxDelayMs, multiplier } = options.retry;
-  const ceiling = Math.min(maxDelayMs, initialDelayMs * multiplier ** (lastAttempt + 1));
-  const held = manager.peekCredentials();
-  log(`  failed: ${error.cause?.message ?? error.message}`);
-  log(
-    `  retry in ${Math.round(nextRefreshAt - Date.now())} ms (backoff drawn from [${initialDelayMs}, ${ceiling}] ms); ` +
-      (held
-        ? `connections keep ${fingerprint(held.password)} (${held.expiresAt - Date.now()} ms left)`
-        : "no valid token"),
-  );
-});
-
-manager.on("expired", (event) => {
-  log(
-    `EXPIRED at ${at(event.expiredAt)}: no replacement yet (last error: ${event.lastError?.name})`,
-  );
-  // A connection opened now waits for the next attempt, and hears of its failure.
-  manager.getCredentials().then(
-    (credentials) => log(`  new connection got ${fingerprint(credentials.password)}`),
-    (error) =>
-      log(
-        `  new connection: getCredentials() waited for the next attempt and got ${
-          error instanceof CredentialsExpiredError ? "CredentialsExpiredError" : error.name
-        }`,
-      ),
-  );
-});
-
-manager.on("recovered", (event) => {
-  log(`RECOVERED after ${event.downtimeMs} ms without valid credentials`);
-});
-
-// --- the "connections" ------------------------------------------------------------------------
-
-const connections = ["conn-1", "conn-2", "conn-3", "conn-4"];
-
-log(
-  `demo: tokens live ${TOKEN_LIFETIME_MS / 1000} s; the identity provider is down from ${at(start + OUTAGE.fromMs)} to ${at(start + OUTAGE.untilMs)}`,
-);
-
-// Concurrent callers before the first fetch share it: one fetch, four AUTHs.
-const initial = await Promise.all(connections.map(() => manager.getCredentials()));
-initial.forEach((credentials, i) => {
-  log(`${connections[i]} AUTH with ${fingerprint(credentials.password)}`);
-});
-
-// Subscribers hear only of tokens that replace the one they already have.
-for (const name of connections) {
-  manager.subscribe((credentials) => {
-    log(
-      `  ${name} re-AUTH with ${fingerprint(credentials.password)} (+${Date.now() - fanOutStartedAt} ms into the fan-out)`,
-    );
+function parseFlags(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: "string", default: "60" },
+      azure: { type: "boolean", default: false },
+      host: { type: "string" },
+      port: { type: "string", default: "10000" },
+      cluster: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
   });
+  const durationS = Number(values.duration);
+  if (!Number.isFinite(durationS) || durationS < 10 || durationS > 3600) {
+    throw new Error(
+      `--duration must be a number of seconds from 10 to 3600, not "${values.duration}"`,
+    );
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`--port must be a port number, not "${values.port}"`);
+  }
+  if (values.azure && !values.host) throw new Error("--azure needs --host <cache host name>");
+  if (
+    !values.azure &&
+    (values.host || values.cluster || argv.some((a) => a.startsWith("--port")))
+  ) {
+    throw new Error("--host, --port and --cluster go with --azure");
+  }
+  return { ...values, durationS, port };
 }
 
-// The manager's timers are unref'd (they never keep a process alive), so the demo holds on here.
-await sleep(DEMO_LENGTH_MS - (Date.now() - start));
+let flags;
+try {
+  flags = parseFlags(process.argv.slice(2));
+} catch (error) {
+  console.error(`${error.message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (flags.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
-const status = manager.status();
-log("status():");
-console.log(
-  `    state ${status.state}, user ${status.username}, token expires ${at(status.expiresAt)}, ` +
-    `next refresh ${at(status.nextRefreshAt)}, last change ${at(status.lastRefreshAt)}`,
-);
-console.log(
-  `    fetches ${status.counters.fetches}, failures ${status.counters.failures}, ` +
-    `refreshes ${status.counters.refreshes}, subscribers ${status.counters.subscribers}, ` +
-    `lastError ${status.lastError?.name ?? "none"}`,
-);
+// --- the token manager's options --------------------------------------------------------------
+// The defaults suit tokens that live an hour (refresh 5 min ahead, 30 s of jitter, ...). Local
+// tokens live 20 s, so everything is scaled down. For a token of L = 20 s (docs/core.md):
+//   target = min(0.75 × L, max(L − 8 s, L / 2)) = 12 s after receipt, jitter min(2 s, L / 10) = 2 s
+// so each refresh lands 10–12 s into the token's life, 8–10 s before it expires: room for a 5 s
+// outage and the retries after it.
+const LOCAL_OPTIONS = {
+  refreshBeforeExpiryMs: 8_000,
+  refreshJitterMs: 2_000,
+  minRefreshIntervalMs: 1_000,
+  // Each rotation's AUTHs are spread over 2 s (at most half the old token's remaining life).
+  reauthSpreadMs: 2_000,
+  // A hung token request is abandoned after 2 s, then retried after 250 ms–2 s of backoff.
+  fetchTimeoutMs: 2_000,
+  retry: { initialDelayMs: 250, maxDelayMs: 2_000, multiplier: 2 },
+};
+// Real Entra tokens live 60–90 minutes: the defaults apply (so a one-minute run shows the
+// token's age and its scheduled refresh, but no rotation).
+const AZURE_OPTIONS = {};
 
-await manager.dispose(); // cancels the refresh and expiry timers; the process can now exit
-log(`disposed (state: ${manager.status().state})`);
+// --- run --------------------------------------------------------------------------------------
+
+const tty = process.stdout.isTTY === true;
+const durationMs = flags.durationS * 1000;
+// Event times are shown relative to the start of the process.
+const view = createView({ tty, startedAt: Date.now() });
+const log = view.event;
+
+let interrupted = false;
+let stopRun = () => {};
+let workload;
+process.on("SIGINT", () => {
+  if (interrupted) process.exit(130); // a second Ctrl-C: leave at once
+  interrupted = true;
+  // A Ctrl-C in a terminal reaches the whole process group, the local redis-servers too, which
+  // shut down at once: stop sending commands now rather than count their failures.
+  workload?.halt();
+  log("interrupted: shutting down (Ctrl-C again to force)");
+  stopRun();
+});
+
+let stack;
+let manager;
+let clients;
+const cleanups = [];
+try {
+  // 1. Where the tokens come from.
+  let credential; // undefined: entraId() uses DefaultAzureCredential
+  if (!flags.azure) {
+    log(
+      "starting the identity emulator and token-enforcing Redis servers (TLS, 1 + 3-master cluster)...",
+    );
+    const { startLocalStack } = await import("./local-stack.mjs");
+    stack = await startLocalStack();
+    credential = stack.credential;
+  }
+  manager = createTokenManager(
+    entraId(credential ? { credential } : {}),
+    flags.azure ? AZURE_OPTIONS : LOCAL_OPTIONS,
+  );
+  const observed = observeManager(manager, log, view.relative);
+  cleanups.push(observed.unsubscribe);
+
+  // 2. The clients. Their first connect waits for the first token: one fetch serves them all.
+  const target = flags.azure
+    ? { azure: { host: flags.host, port: flags.port, cluster: flags.cluster } }
+    : { standalone: stack.standalone, cluster: stack.cluster };
+  let names = new Map();
+  const reauth = observeReauth(
+    log,
+    (library, context) => {
+      if (library === "node-redis") return names.get(context.clientId) ?? "node-redis";
+      const standalonePort = target.standalone?.port ?? (flags.cluster ? undefined : flags.port);
+      return context.serverPort === standalonePort ? "ioredis" : `ioredis cluster`;
+    },
+    observed.sinceFanOut,
+    (flags.azure ? AZURE_OPTIONS : LOCAL_OPTIONS).reauthSpreadMs ?? 5_000,
+  );
+  cleanups.push(reauth.unsubscribe);
+  const clientErrors = [];
+  clients = await connectClients(manager, target, (name, error) => {
+    clientErrors.push({ name, error });
+    log(`client error on ${name}: ${String(error?.message ?? error).split("\n")[0]}`);
+  });
+  names = clients.names;
+  log(
+    `connected: ${clients.workers.map((w) => w.name).join(", ")}, and a pub/sub subscriber; ` +
+      `token ${fingerprint(manager.peekCredentials()?.password)} for user ${manager.status().username}`,
+  );
+
+  // 3. The workload, the outage, the live view.
+  const startedAt = Date.now();
+  workload = startWorkload(clients, log);
+  const outage = stack
+    ? scheduleOutage({ idp: stack.idp, manager, startedAt, durationMs, log })
+    : undefined;
+  view.start(() => ({
+    runS: (Date.now() - startedAt) / 1000,
+    durationS: flags.durationS,
+    mode: flags.azure
+      ? `Azure: ${flags.host}:${flags.port}`
+      : "local: identity emulator + token Redis",
+    status: manager.status(),
+    token: manager.peekCredentials()?.password,
+    rotations: observed.counters.rotations,
+    reauths: reauth.total(),
+    reauthOf: (name) => reauth.byClient.get(name)?.ok ?? 0,
+    serverAuths: stack?.serverStats().authSuccesses,
+    outage: outage?.describe(),
+    workers: workload.stats,
+    messages: workload.messages,
+  }));
+
+  await new Promise((resolve) => {
+    if (interrupted) return resolve();
+    const timer = setTimeout(resolve, durationMs);
+    stopRun = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+
+  // 4. Wind down: finish the commands in flight, let the last messages arrive.
+  await outage?.cancel();
+  await workload.stop();
+  view.stop();
+
+  // 5. The summary.
+  const status = manager.status();
+  const server = stack?.serverStats();
+  const m = workload.messages;
+  const failed = workload.stats.reduce((sum, w) => sum + w.errors, 0) + m.publishErrors;
+  const lost = m.published - m.received;
+  const lines = [
+    "",
+    "Summary",
+    `  duration                 ${((Date.now() - startedAt) / 1000).toFixed(1)} s${interrupted ? " (interrupted)" : ""}`,
+    `  rotations (new tokens)   ${observed.counters.rotations} after the first token`,
+    `  fetches                  ${status.counters.fetches} attempts by the manager, ${status.counters.failures} failed` +
+      (stack ? `; ${describeEmulator(stack.tokenStats(), status.counters.refreshes)}` : ""),
+    `  AUTH commands sent       ${[...reauth.byClient].map(([name, n]) => `${name} ${n.ok}${n.refused ? ` (${n.refused} refused)` : ""}`).join(", ") || "none"}`,
+  ];
+  if (server) {
+    lines.push(
+      `  AUTHs accepted by Redis  ${server.authSuccesses} (handshakes and re-AUTHs), ${server.authRejected} rejected`,
+      `  closed at token expiry   ${server.closedAtExpiry}`,
+    );
+  }
+  if (outage) {
+    const r = outage.report;
+    lines.push(
+      r.recoveredAt
+        ? `  outage                   ${((r.endedAt - r.startedAt) / 1000).toFixed(1)} s, ${r.failedAttempts} failed attempts, new token ${r.recoveredAt - r.endedAt} ms after it ended`
+        : `  outage                   ${r.state}`,
+    );
+  }
+  for (const w of workload.stats) {
+    lines.push(`  ${w.name.padEnd(24)} ${w.ops} commands, ${w.errors} failed`);
+  }
+  lines.push(
+    `  pub/sub                  ${m.published} published, ${m.received} received, ${Math.max(0, lost)} lost, ${m.publishErrors} publish failures`,
+    `  client errors            ${clientErrors.length}`,
+  );
+  const ok = failed === 0 && lost <= 0 && (server?.closedAtExpiry ?? 0) === 0;
+  lines.push("", ok ? "OK: no command failed." : "FAILED: see above.");
+  console.log(lines.join("\n"));
+  process.exitCode = interrupted ? 130 : ok ? 0 : 1;
+} catch (error) {
+  view.stop();
+  if (interrupted) {
+    console.error("interrupted during startup");
+    process.exitCode = 130;
+  } else {
+    console.error(`\nThe demo could not run: ${error?.stack ?? error}`);
+    if (error?.name === "RedisServerNotFoundError") {
+      console.error("redis-server is needed for the local demo: run `npm run setup` first.");
+    }
+    process.exitCode = 1;
+  }
+} finally {
+  // 6. Clean shutdown: clients first (they unsubscribe from the manager), then the manager,
+  // then the servers. No process.exit(): the process ends by itself once nothing is left.
+  await clients?.close();
+  await manager?.dispose();
+  for (const cleanup of cleanups) cleanup();
+  await stack?.stop();
+  // Should anything still hold the event loop, say so rather than hang (unref'd: it does not
+  // keep the process alive itself).
+  setTimeout(() => {
+    console.error("shutdown did not finish within 10 s; exiting");
+    process.exit(1);
+  }, 10_000).unref();
+}
+
+/**
+ * Tokens issued and token requests by outcome, as the emulator counted them. It can issue more
+ * tokens than the manager received: a request the manager gave up on (fetchTimeoutMs) goes on
+ * inside the credential, and is answered once the outage is over.
+ */
+function describeEmulator({ tokensIssued, outcomes }, received) {
+  const requests = Object.entries(outcomes)
+    .map(([outcome, n]) => `${outcome} ${n}`)
+    .join(", ");
+  const abandoned = tokensIssued - received;
+  return (
+    `the emulator issued ${tokensIssued} tokens (token requests: ${requests})` +
+    (abandoned > 0 ? `, ${abandoned} of them to requests the manager had abandoned` : "")
+  );
+}

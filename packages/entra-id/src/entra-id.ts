@@ -1,0 +1,215 @@
+import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/identity";
+import { DefaultAzureCredential } from "@azure/identity";
+import {
+  type CredentialSource,
+  createCredentials,
+  decodeJwtClaims,
+  type FetchContext,
+  InvalidOptionsError,
+  InvalidTokenError,
+  type JwtClaims,
+  markPermanent,
+  type RedisCredentials,
+} from "@redis-credentials/core";
+import { classifyEntraIdError } from "./classify-error";
+import { EntraIdError } from "./errors";
+
+/** The scope Azure Managed Redis and Azure Cache for Redis accept tokens for. */
+export const REDIS_SCOPE = "https://redis.azure.com/.default";
+
+export interface EntraIdOptions {
+  /**
+   * Any `@azure/identity` credential (`ManagedIdentityCredential`, `ClientSecretCredential`,
+   * `WorkloadIdentityCredential`, your own `TokenCredential`, ...).
+   * @default new DefaultAzureCredential()
+   */
+  credential?: TokenCredential;
+  /**
+   * What the token is for.
+   * @default 'https://redis.azure.com/.default'
+   */
+  scopes?: string | string[];
+  /**
+   * The Redis user name. Azure's is the object id of the identity, which is the token's `oid`
+   * claim; set this when the token has none, or is not a JWT.
+   * @default the token's `oid` claim
+   */
+  username?: string;
+  /** Passed to every `getToken` call (`tenantId`, `claims`, ...); the abort signal is the manager's. */
+  getTokenOptions?: Omit<GetTokenOptions, "abortSignal">;
+}
+
+/**
+ * A credential source for Microsoft Entra ID: tokens from an `@azure/identity` credential, as
+ * Azure Managed Redis and Azure Cache for Redis want them (user name: the identity's object id;
+ * password: the token). Pass it to `createTokenManager`.
+ */
+export function entraId(options: EntraIdOptions = {}): CredentialSource {
+  if (typeof options !== "object" || options === null) {
+    throw new InvalidOptionsError("options", "must be an object when given.");
+  }
+  const scopes = validateScopes(options.scopes ?? REDIS_SCOPE);
+  const username = validateUsername(options.username);
+  const credential = options.credential ?? new DefaultAzureCredential();
+  if (typeof (credential as Partial<TokenCredential>).getToken !== "function") {
+    throw new InvalidOptionsError(
+      "credential",
+      "must be an @azure/identity TokenCredential (an object with a getToken method).",
+    );
+  }
+  const credentialName = credential.constructor?.name || "TokenCredential";
+  const name = `entra-id (${credentialName})`;
+
+  return {
+    name,
+    async fetch({ signal }: FetchContext): Promise<RedisCredentials> {
+      let token: AccessToken | null;
+      try {
+        token = await untilAborted(
+          credential.getToken(scopes, { ...options.getTokenOptions, abortSignal: signal }),
+          signal,
+        );
+      } catch (error) {
+        // The manager aborted the attempt (timeout, dispose): it reports that itself.
+        if (signal.aborted) throw error;
+        throw describeFailure(error, credentialName, scopes);
+      }
+      if (token === null || typeof token?.token !== "string" || token.token.length === 0) {
+        throw new EntraIdError(
+          `${credentialName}.getToken returned no token for ${scopes.join(" ")}.`,
+          { retryable: true },
+        );
+      }
+      return toCredentials(token, username, credentialName);
+    },
+  };
+}
+
+/** The credentials for an access token: `oid` as the user name, the earlier expiry of the two. */
+function toCredentials(
+  token: AccessToken,
+  username: string | undefined,
+  credentialName: string,
+): RedisCredentials {
+  let claims: JwtClaims | undefined;
+  try {
+    claims = decodeJwtClaims(token.token);
+  } catch (error) {
+    if (username === undefined) {
+      throw markPermanent(
+        new InvalidTokenError(
+          `The token from ${credentialName} is not a JWT, so the Redis user name (its \`oid\` claim) cannot be read from it: pass \`username\` to entraId() (the object id of the identity, as added to the Redis cache's users).`,
+          { cause: error },
+        ),
+      );
+    }
+  }
+  const user = username ?? claims?.oid;
+  if (typeof user !== "string" || user.length === 0) {
+    throw markPermanent(
+      new InvalidTokenError(
+        `The token from ${credentialName} has no \`oid\` claim to use as the Redis user name: pass \`username\` to entraId() (the object id of the identity, as added to the Redis cache's users).`,
+      ),
+    );
+  }
+  const fromExp =
+    typeof claims?.exp === "number" && Number.isFinite(claims.exp) ? claims.exp * 1000 : Infinity;
+  const fromResponse = Number.isFinite(token.expiresOnTimestamp)
+    ? token.expiresOnTimestamp
+    : Infinity;
+  const expiresAt = Math.min(fromResponse, fromExp);
+  const refreshAt = token.refreshAfterTimestamp;
+  return createCredentials({
+    username: user,
+    password: token.token,
+    expiresAt,
+    ...(typeof refreshAt === "number" && Number.isFinite(refreshAt) && refreshAt < expiresAt
+      ? { refreshAt }
+      : {}),
+  });
+}
+
+function describeFailure(error: unknown, credentialName: string, scopes: string[]): Error {
+  if (error instanceof EntraIdError) return error;
+  const info = classifyEntraIdError(error);
+  const detail = firstLine(error);
+  const answered = [info.code, info.status].filter((part) => part !== undefined).join(", ");
+  const wrapped = new EntraIdError(
+    `${credentialName} could not get a token for ${scopes.join(" ")}${answered ? ` (${answered})` : ""}. ${info.hint}${detail ? ` Cause: ${detail}` : ""}`,
+    {
+      retryable: info.retryable,
+      cause: error,
+      ...(info.code !== undefined ? { code: info.code } : {}),
+      ...(info.status !== undefined ? { status: info.status } : {}),
+    },
+  );
+  return info.retryable ? wrapped : markPermanent(wrapped);
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error ?? "");
+  const line = message.split("\n")[0]?.trim() ?? "";
+  return line.length > 300 ? `${line.slice(0, 300)}...` : line;
+}
+
+/**
+ * `getToken` with the manager's abort honoured even by credentials that ignore their
+ * `abortSignal` (MSAL-based ones finish the request anyway): the manager moves on at once.
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(abortReason(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      promise.catch(() => {});
+      reject(abortReason(signal));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason;
+  const error = new Error("The token request was aborted.");
+  error.name = "AbortError";
+  return error;
+}
+
+function validateScopes(scopes: unknown): string[] {
+  const list = typeof scopes === "string" ? [scopes] : scopes;
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    !list.every((scope) => typeof scope === "string" && scope.trim().length > 0)
+  ) {
+    throw new InvalidOptionsError(
+      "scopes",
+      `must be a non-empty string or array of strings; for Azure Redis use '${REDIS_SCOPE}'.`,
+    );
+  }
+  return list as string[];
+}
+
+function validateUsername(username: unknown): string | undefined {
+  if (username === undefined) return undefined;
+  if (typeof username !== "string" || username.trim().length === 0) {
+    throw new InvalidOptionsError(
+      "username",
+      "must be a non-empty string when given (the object id of the identity).",
+    );
+  }
+  return username;
+}
