@@ -70,6 +70,39 @@ test("a client certificate token: the same, through ClientCertificateCredential'
   expect(source.name).toBe("entra-id (ClientCertificateCredential)");
 });
 
+test("refresh_in in Entra's answer becomes the manager's refreshAt hint", async () => {
+  const answer = tokenResponse(OID, 3_600);
+  tokenEndpoint().reply(200, { ...answer.body, refresh_in: 1_800 });
+  const credentials = await fetchOnce(secretSource());
+  expect(credentials.expiresAt).toBe(answer.exp * 1000);
+  expect(Math.abs((credentials.refreshAt as number) - (Date.now() + 1_800_000))).toBeLessThan(
+    5_000,
+  );
+});
+
+test("a certificate Entra does not accept: invalid_client, permanent, naming ClientCertificateCredential", async () => {
+  tokenEndpoint().reply(
+    401,
+    entraError(
+      "invalid_client",
+      "AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application.",
+    ),
+  );
+  const source = entraIdServicePrincipal({
+    tenantId: TENANT,
+    clientId: CLIENT_ID,
+    certificate: createClientCertificate().pem,
+    credentialOptions: noRetries,
+  });
+  const failure = (await fetchOnce(source).catch((caught: unknown) => caught)) as EntraIdError;
+  expect((failure.cause as Error).name).toBe("AuthenticationRequiredError");
+  expect(failure).toMatchObject({ code: "invalid_client", retryable: false });
+  expect(isPermanent(failure)).toBe(true);
+  expect(failure.message).toMatch(
+    /^ClientCertificateCredential could not get a token .*secret or certificate is wrong or expired/,
+  );
+});
+
 // Each row: what Entra answers, how @azure/identity 4 wraps it (pinned, so that an upgrade that
 // changes the wrapping fails here), and what the source makes of it.
 const refusals = [

@@ -164,6 +164,18 @@ test("IMDS unreachable, or answering a non-JSON 503: network_error, retryable", 
   expect(html.retryable).toBe(true);
 });
 
+test("a slow IMDS: the manager's abort ends the attempt at once", async () => {
+  imds().delay(3_000).reply(200, imdsToken("slow-oid", 3_600).body);
+  const controller = new AbortController();
+  const started = Date.now();
+  const attempt = fetchOnce(entraIdManagedIdentity(freshIdentity()), controller.signal).catch(
+    (e: unknown) => e,
+  );
+  setTimeout(() => controller.abort(new Error("attempt timed out")), 100);
+  expect(((await attempt) as Error).message).toBe("attempt timed out");
+  expect(Date.now() - started).toBeLessThan(2_000);
+});
+
 test("tokens rotate: once MSAL's cached token is within 5 minutes of expiry, the next fetch gets a new one", async () => {
   const clientId = "2e2e2e2e-5555-4c3d-8e9f-dddddddddddd";
   const first = imdsToken("rotating-oid", 200);
