@@ -252,6 +252,16 @@ export function rejectedAuths(server: TokenRedis): number {
   return Object.values(server.stats().authRejected).reduce((sum, count) => sum + count, 0);
 }
 
+/** Loops not stopped yet: a test that failed half way leaves its loops here. */
+const runningLoops = new Set<{ stop(): Promise<void> }>();
+
+// A failed test skips its own `stop()`: its loops would go on spinning on closed clients (an
+// error per turn, every one kept) for the rest of the jest worker's life, starving the files
+// that run after it in that worker. Stop them when the file ends.
+afterAll(async () => {
+  await Promise.all([...runningLoops].map((loop) => loop.stop()));
+});
+
 /**
  * Runs `step` in a loop until `stop()`: counts the calls that resolved and keeps every error, so
  * that a test can assert on what failed.
@@ -271,16 +281,19 @@ export function runLoop(step: (iteration: number) => Promise<unknown>) {
       await new Promise((resolve) => setImmediate(resolve));
     }
   })();
-  return {
+  const loop = {
     errors,
     get succeeded() {
       return succeeded;
     },
     async stop() {
       stopped = true;
+      runningLoops.delete(loop);
       await done;
     },
   };
+  runningLoops.add(loop);
+  return loop;
 }
 
 /** One line of figures on stderr, only when REDIS_CREDENTIALS_FIGURES is set. */

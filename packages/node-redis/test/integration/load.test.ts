@@ -162,6 +162,7 @@ test.concurrent(`a pool of ${POOL_SIZE} runs mixed commands across ${ROTATIONS} 
   const manager = fixture.manager(MANAGER_OPTIONS);
   const pool = newPool(manager, fixture, POOL_SIZE);
   const poolErrors = collectErrors(pool);
+  const running: { stop(): Promise<void> }[] = [];
   try {
     await pool.connect();
     const connectionsBefore = new Map(
@@ -175,6 +176,7 @@ test.concurrent(`a pool of ${POOL_SIZE} runs mixed commands across ${ROTATIONS} 
     const loops = Array.from({ length: POOL_SIZE }, (_, lane) =>
       runLoop((iteration) => mixedCommands(pool, `lane${lane}`, iteration)),
     );
+    running.push(...loops);
     await rotations(manager, ROTATIONS);
     // The staggered AUTHs of the last rotation land while the loops still run.
     await sleep(500);
@@ -215,6 +217,8 @@ test.concurrent(`a pool of ${POOL_SIZE} runs mixed commands across ${ROTATIONS} 
       auths: stats.authSuccesses,
     });
   } finally {
+    // Loops a failed assertion left running would spin on the closed client.
+    await Promise.all(running.map((loop) => loop.stop()));
     closeClient(pool);
     await fixture.stop();
   }
@@ -224,6 +228,7 @@ test.concurrent(`a pool and a cluster client across ${ROTATIONS} rotations, thre
   const fixture = faultFixture;
   let pool: ReturnType<typeof newPool> | undefined;
   let cluster: ReturnType<typeof newCluster> | undefined;
+  const running: { stop(): Promise<void> }[] = [];
   try {
     const manager = fixture.manager(MANAGER_OPTIONS);
     const poolSize = POOL_SIZE - SHARDS;
@@ -250,6 +255,7 @@ test.concurrent(`a pool and a cluster client across ${ROTATIONS} rotations, thre
       runLoop((iteration) => mixedCommands(theCluster, tag, iteration)),
     );
     const loops = [...poolLoops, ...clusterLoops];
+    running.push(...loops);
 
     const killed: number[] = [];
     let poolKilled = 0;
@@ -351,6 +357,7 @@ test.concurrent(`a pool and a cluster client across ${ROTATIONS} rotations, thre
       commandsPerSecond: Math.round(commands / seconds),
     });
   } finally {
+    await Promise.all(running.map((loop) => loop.stop()));
     closeClient(pool);
     closeClient(cluster);
     await fixture.stop();
