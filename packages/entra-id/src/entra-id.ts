@@ -57,7 +57,9 @@ export function entraId(options: EntraIdOptions = {}): CredentialSource {
       "must be an @azure/identity TokenCredential (an object with a getToken method).",
     );
   }
-  const credentialName = credential.constructor?.name || "TokenCredential";
+  // A class name says which credential failed; a plain object's ("Object") says nothing.
+  const className = credential.constructor?.name;
+  const credentialName = className && className !== "Object" ? className : "TokenCredential";
   const name = `entra-id (${credentialName})`;
 
   return {

@@ -117,6 +117,15 @@ test("username overrides the oid claim", async () => {
   );
 });
 
+test("the source's name says which credential it uses; a plain object is a TokenCredential", () => {
+  const { credential } = credentialReturning(async () => null);
+  expect(entraId({ credential }).name).toBe("entra-id (TokenCredential)");
+  class VaultCredential {
+    getToken = async () => null;
+  }
+  expect(entraId({ credential: new VaultCredential() }).name).toBe("entra-id (VaultCredential)");
+});
+
 test("a credential that returns null: a retryable EntraIdError", async () => {
   const { credential } = credentialReturning(async () => null);
   const failure = (await fetchOnce(entraId({ credential })).catch(
