@@ -174,11 +174,15 @@ function isTransientStatus(status: number): boolean {
   return status === 429 || status === 408 || (status >= 500 && status <= 599);
 }
 
-const oauthCode = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$/;
+const codePattern = "[a-z][a-z0-9]*(?:_[a-z0-9]+)+";
+const oauthCode = new RegExp(`^${codePattern}$`);
+const leadingCodePattern = new RegExp(`^(${codePattern}):`);
 
-/** `invalid_client: Error(s): ...` → `invalid_client`; also after "Message " in MI messages. */
+/**
+ * `invalid_client: Error(s): ...` → `invalid_client`. (Managed identity messages put the code
+ * after a prefix, but they carry it in `cause` too, which is read first.)
+ */
 function leadingCode(text: string): string | undefined {
-  const match =
-    /^(?:[A-Za-z]+Credential: [^.]*\. Message:? )?([a-z][a-z0-9]*(?:_[a-z0-9]+)+):/.exec(text);
+  const match = leadingCodePattern.exec(text);
   return match?.[1];
 }

@@ -173,7 +173,9 @@ export async function afterRotations(manager: TokenManager, count: number): Prom
 
 /** Compact description of errors for assertion messages (never a token: errors carry none). */
 export function describeErrors(errors: unknown[]): string[] {
-  return errors.map((error) => (error instanceof Error ? error.message : String(error)));
+  return errors.map((error) =>
+    error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error),
+  );
 }
 
 /** One line of figures on stderr (jest leaves it alone), for the record of a run. */

@@ -50,11 +50,15 @@ export interface Fixture {
 
 let objectIds = 0;
 
-/** A token-enforcing Redis (standalone by default) plus everything a test needs to reach it. */
+/**
+ * A token-enforcing Redis (standalone by default) plus everything a test needs to reach it. Its
+ * tokens come from `issuer` when given (several fixtures can share one: creating an issuer
+ * generates an RSA key pair synchronously), else from an issuer of its own.
+ */
 export async function startFixture(
-  options: { tls?: boolean; cluster?: ClusterOptions } = {},
+  options: { tls?: boolean; cluster?: ClusterOptions; issuer?: TokenIssuer } = {},
 ): Promise<Fixture> {
-  const issuer = createTokenIssuer();
+  const issuer = options.issuer ?? createTokenIssuer();
   const tls = options.tls ?? false;
   const server = await startTokenRedis({
     identity: issuer,

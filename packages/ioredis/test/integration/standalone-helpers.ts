@@ -13,10 +13,11 @@ import { type BindOptions, bindCredentials, type CredentialsBinding } from "../.
 import { type Fixture, fastRotation, TOKEN_LIFETIME_MS } from "./helpers";
 
 /** What a {@link SwitchableSource} hands out: good tokens, valid tokens for another user, or errors. */
-export type SourceMode = "ok" | "wrong-user" | "fail";
+export type SourceMode = "ok" | "wrong-user" | "wrong-once" | "fail";
 
 /** A source for the fixture's identity whose behaviour a test switches while clients run. */
 export interface SwitchableSource extends CredentialSource {
+  /** `wrong-once`: the next fetch names the wrong user, then the mode turns back to `ok`. */
   mode: SourceMode;
   /** The reason of every fetch, in order. */
   readonly fetches: FetchReason[];
@@ -41,8 +42,10 @@ export function switchableSource(
     async fetch({ reason }) {
       fetches.push(reason);
       if (this.mode === "fail") throw new Error("the identity provider is down (test)");
+      const wrong = this.mode !== "ok";
+      if (this.mode === "wrong-once") this.mode = "ok";
       const token = fixture.issuer.issueToken({ objectId: fixture.objectId, lifetimeMs });
-      return credentialsFromJwt(token, this.mode === "ok" ? {} : { username: WRONG_USER });
+      return credentialsFromJwt(token, wrong ? { username: WRONG_USER } : {});
     },
   };
 }
@@ -78,12 +81,16 @@ export function lazyBoundClient(
   return { redis, binding };
 }
 
-/** Every `error` the client emits, in order (listening also keeps ioredis from throwing). */
-export function collectErrors(redis: {
-  on(event: "error", listener: (e: Error) => void): unknown;
-}) {
+/**
+ * Every error the emitter emits on `events`, in order. Listening to `error` also keeps ioredis and
+ * node-redis from throwing on an unhandled one.
+ */
+export function collectErrors(
+  emitter: { on(event: string, listener: (...args: any[]) => void): unknown },
+  events: string[] = ["error"],
+): Error[] {
   const errors: Error[] = [];
-  redis.on("error", (error: Error) => errors.push(error));
+  for (const event of events) emitter.on(event, (error: Error) => errors.push(error));
   return errors;
 }
 

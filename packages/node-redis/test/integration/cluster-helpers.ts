@@ -2,6 +2,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { TokenManager } from "@redis-credentials/core";
 import type { ConnectionStats, TokenCluster, TokenRedis } from "@redis-credentials/testing";
 import { describeErrors } from "../../../ioredis/test/integration/cluster-helpers";
+import { waitFor } from "../../../ioredis/test/integration/standalone-helpers";
 import type { CreateClusterOptions } from "../../src";
 import { type Fixture, fastRotation, rotations, sleep } from "./helpers";
 
@@ -15,6 +16,7 @@ export {
   runLoop,
   Users,
 } from "../../../ioredis/test/integration/cluster-helpers";
+export { collectErrors, waitFor } from "../../../ioredis/test/integration/standalone-helpers";
 
 /** How long after a rotation its staggered AUTHs (or reconnects) have all landed. */
 export const SETTLE_MS = (fastRotation.reauthSpreadMs ?? 0) + 300;
@@ -56,16 +58,6 @@ export function clusterOptions(
 /** The live connections of one user on `server` (every node of a cluster). */
 export function connectionsOf(server: TokenRedis, user: string): ConnectionStats[] {
   return server.connections().filter((connection) => connection.user === user);
-}
-
-/** Every `error` (and, for a cluster, `node-error`) an emitter reports, in order. */
-export function collectErrors(
-  emitter: { on(event: string, listener: (error: Error) => void): unknown },
-  events: string[] = ["error"],
-): Error[] {
-  const errors: Error[] = [];
-  for (const event of events) emitter.on(event, (error: Error) => errors.push(error));
-  return errors;
 }
 
 /**
@@ -135,21 +127,6 @@ export function countRotations(manager: TokenManager) {
     at,
     stop: () => manager.off("refreshed", onRefreshed),
   };
-}
-
-/** Polls `predicate` every 10 ms; rejects, naming `what`, after `timeoutMs`. */
-export async function waitFor(
-  predicate: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await sleep(10);
-  }
 }
 
 /*

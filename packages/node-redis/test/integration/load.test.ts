@@ -13,6 +13,7 @@
 import type { TokenManager } from "@redis-credentials/core";
 import { startTokenRedis, type TokenCluster } from "@redis-credentials/testing";
 import { createClientPool, createCluster } from "../../src";
+import { countRotations } from "./cluster-helpers";
 import { type Fixture, nodeRedisMajor, rotations, sleep } from "./helpers";
 import {
   clientOptions,
@@ -144,19 +145,6 @@ function isMisattributedReply(error: unknown): boolean {
   );
 }
 
-/** Counts the manager's rotations while a test runs. */
-function countRotations(manager: TokenManager) {
-  let rotated = 0;
-  const onRefreshed = () => rotated++;
-  manager.on("refreshed", onRefreshed);
-  return {
-    get count() {
-      return rotated;
-    },
-    stop: () => manager.off("refreshed", onRefreshed),
-  };
-}
-
 test.concurrent(`a pool of ${POOL_SIZE} runs mixed commands across ${ROTATIONS} rotations with no failed command`, async () => {
   const fixture = fixtures.take();
   const manager = fixture.manager(MANAGER_OPTIONS);
@@ -188,7 +176,7 @@ test.concurrent(`a pool of ${POOL_SIZE} runs mixed commands across ${ROTATIONS} 
     expect(describeErrors(errors).slice(0, 10)).toEqual([]);
     expect(errors).toHaveLength(0);
     for (const loop of loops) expect(loop.succeeded).toBeGreaterThan(ROTATIONS);
-    expect(rotated.count).toBeGreaterThanOrEqual(ROTATIONS);
+    expect(rotated.at.length).toBeGreaterThanOrEqual(ROTATIONS);
     expect(describeErrors(poolErrors)).toEqual([]);
     // The same 50 connections throughout, each renewed in place at every rotation.
     const now = Date.now();
@@ -209,7 +197,7 @@ test.concurrent(`a pool of ${POOL_SIZE} runs mixed commands across ${ROTATIONS} 
     const commands = loops.reduce((sum, loop) => sum + loop.succeeded, 0) * COMMANDS_PER_STEP;
     report("node-redis load, pool", {
       connections: connectionsAfter.length,
-      rotations: rotated.count,
+      rotations: rotated.at.length,
       commands,
       failed: errors.length,
       seconds,
@@ -278,7 +266,7 @@ test.concurrent(`a pool and a cluster client across ${ROTATIONS} rotations, thre
     await rotations(manager, 1);
     killAll();
     const progressAtLastKill = loops.map((loop) => loop.succeeded);
-    if (rotated.count < ROTATIONS) await rotations(manager, ROTATIONS - rotated.count);
+    if (rotated.at.length < ROTATIONS) await rotations(manager, ROTATIONS - rotated.at.length);
     await sleep(500);
     await Promise.all(loops.map((loop) => loop.stop()));
     const seconds = (Date.now() - started) / 1000;
@@ -320,7 +308,7 @@ test.concurrent(`a pool and a cluster client across ${ROTATIONS} rotations, thre
     loops.forEach((loop, index) => {
       expect(loop.succeeded).toBeGreaterThan(progressAtLastKill[index]!);
     });
-    expect(rotated.count).toBeGreaterThanOrEqual(ROTATIONS);
+    expect(rotated.at.length).toBeGreaterThanOrEqual(ROTATIONS);
     for (const count of killed) expect(count).toBeGreaterThanOrEqual(POOL_SIZE);
 
     // No authentication error anywhere: not in a command, not on an error event...
@@ -347,7 +335,7 @@ test.concurrent(`a pool and a cluster client across ${ROTATIONS} rotations, thre
     const commands = succeeded * COMMANDS_PER_STEP;
     report("node-redis load, pool + cluster with faults", {
       connections: live.length,
-      rotations: rotated.count,
+      rotations: rotated.at.length,
       killed,
       failedSteps: errors.length,
       failoverReplies: describeErrors(failoverReplies),

@@ -1,6 +1,13 @@
-import type { RefreshedEvent, TokenManager } from "@redis-credentials/core";
 import type { TokenRedis } from "@redis-credentials/testing";
-import { fastRotation, nodeRedisMajor, rotations, sleep } from "./helpers";
+import { nodeRedisMajor } from "./helpers";
+
+// What does not depend on the client library: the ioredis suite's helpers.
+export { afterRotations, report } from "../../../ioredis/test/integration/cluster-helpers";
+export {
+  collectErrors,
+  nextRefresh,
+  waitFor,
+} from "../../../ioredis/test/integration/standalone-helpers";
 
 /*
  * Small helpers shared by the node-redis integration tests of reconnects, pools, lifecycle and
@@ -16,36 +23,6 @@ import { fastRotation, nodeRedisMajor, rotations, sleep } from "./helpers";
  */
 export const ROOMY_ROTATION = { lifetimeMs: 6_000, refreshBeforeExpiryMs: 3_000 };
 
-/** Anything with EventEmitter's `on`: a client, a pool, a cluster. */
-export interface Emitter {
-  on(event: string, listener: (...args: any[]) => void): unknown;
-}
-
-/**
- * Every `error` the emitter emits, in order. Listening also keeps node-redis from throwing on an
- * unhandled `error` event.
- */
-export function collectErrors(emitter: Emitter): Error[] {
-  const errors: Error[] = [];
-  emitter.on("error", (error: Error) => errors.push(error));
-  return errors;
-}
-
-/** Polls `predicate` every 10 ms; rejects, naming `what`, after `timeoutMs`. */
-export async function waitFor(
-  predicate: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await sleep(10);
-  }
-}
-
 /** Every event the emitter has listeners for, with how many. */
 export function listenerCounts(emitter: {
   eventNames(): (string | symbol)[];
@@ -54,17 +31,6 @@ export function listenerCounts(emitter: {
   return Object.fromEntries(
     emitter.eventNames().map((name) => [String(name), emitter.listenerCount(name)]),
   );
-}
-
-/** Resolves with the next `refreshed` event of `manager`. */
-export function nextRefresh(manager: TokenManager): Promise<RefreshedEvent> {
-  return new Promise((resolve) => {
-    const onRefreshed = (event: RefreshedEvent) => {
-      manager.off("refreshed", onRefreshed);
-      resolve(event);
-    };
-    manager.on("refreshed", onRefreshed);
-  });
 }
 
 /** `promise`, or a rejection naming `what` after `ms`: a hang fails the test with a reason. */
@@ -78,12 +44,6 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Resolves after `count` rotations, plus the time for their staggered AUTHs to land. */
-export async function afterRotations(manager: TokenManager, count: number): Promise<void> {
-  await rotations(manager, count);
-  await sleep((fastRotation.reauthSpreadMs ?? 0) + 300);
 }
 
 /**
@@ -129,12 +89,6 @@ export function destroyQuietly(client: { isOpen: boolean; destroy(): unknown } |
   } catch {
     // Closed meanwhile.
   }
-}
-
-/** One line of figures on stderr, when REDIS_CREDENTIALS_FIGURES is set, for the record of a run. */
-export function report(label: string, figures: Record<string, unknown>): void {
-  if (!process.env.REDIS_CREDENTIALS_FIGURES) return;
-  process.stderr.write(`[figures] ${label}: ${JSON.stringify(figures)}\n`);
 }
 
 /** A dropped connection is reported on `error`: only that may appear there. */
