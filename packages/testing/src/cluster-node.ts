@@ -1,7 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { type AdminClient, connectAdmin, replyText } from "./admin-client";
+import { connectAdmin, replyText } from "./admin-client";
+import type { ProxiedNode } from "./node-set";
 import { PortInUseError, type RedisProcess, startRedisServer } from "./redis-process";
 import {
   createTokenProxy,
@@ -18,17 +19,11 @@ import {
 export const NODE_TIMEOUT_MS = 2000;
 
 /** One cluster node: a redis-server that announces its proxy's address, and the proxy. */
-export interface ClusterNode {
-  /** Its position in `nodes`. */
-  readonly index: number;
-  readonly server: RedisProcess;
-  readonly proxy: TokenProxy;
+export interface ClusterNode extends ProxiedNode {
   /** The cluster bus port (the server's own, not proxied: only nodes talk on it). */
   readonly busPort: number;
   /** The cluster node id (kept across restarts in nodes.conf). */
   readonly id: string;
-  /** A connection to the server's own port; replaced when it closes. */
-  admin: AdminClient | undefined;
 }
 
 export interface StartClusterNodeOptions {

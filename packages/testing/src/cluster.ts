@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CredentialsError, InvalidOptionsError } from "@redis-credentials/core";
-import { connectAdmin, replyText } from "./admin-client";
+import { replyText } from "./admin-client";
 import { createCertificateAuthority } from "./certificates";
 import {
   type ClusterNode,
@@ -20,7 +20,8 @@ import {
   slotsReplyPorts,
   summarize,
 } from "./cluster-topology";
-import { type ConnectionFilter, type ConnectionStats, ProxyStats } from "./token-proxy";
+import { NodeSet } from "./node-set";
+import { ProxyStats } from "./token-proxy";
 import type { TokenRedis, TokenRedisOptions } from "./token-redis";
 
 /** The shape of the cluster: `masters` shards, each with `replicasPerMaster` replicas. */
@@ -56,9 +57,6 @@ export class ClusterError extends CredentialsError {
 
 export const MAX_MASTERS = 64;
 export const MAX_REPLICAS_PER_MASTER = 8;
-
-const SETTLE_TIMEOUT_MS = 30_000;
-const POLL_MS = 25;
 
 /** Starts a Redis Cluster of token-enforcing nodes; `startTokenRedis({ cluster })` calls this. */
 export async function startTokenCluster(options: TokenRedisOptions): Promise<TokenCluster> {
@@ -123,28 +121,25 @@ function validateCluster(cluster: TokenRedisOptions["cluster"]): Required<Cluste
   return { masters, replicasPerMaster };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** What is still missing, or undefined when all is well. */
-type Check = () => Promise<string | undefined>;
 /** What a settled cluster must also show (a failover's promoted node being master). */
 type Expectation = (view: readonly ClusterNodeEntry[]) => string | undefined;
 
-class Cluster {
-  readonly nodes: ClusterNode[] = [];
-  private readonly paused = new Set<number>();
-  private readonly resumeTimers = new Set<NodeJS.Timeout>();
+class Cluster extends NodeSet<ClusterNode> {
   private readonly ranges: [number, number][];
-  private stopping: Promise<void> | undefined;
 
   constructor(
     private readonly shape: Required<ClusterOptions>,
-    private readonly password: string,
+    password: string,
     private readonly proxyStats: ProxyStats,
-    private readonly filesDir: string,
+    filesDir: string,
     private readonly ca: string | undefined,
   ) {
+    super(password, filesDir);
     this.ranges = slotRanges(shape.masters);
+  }
+
+  protected error(message: string): Error {
+    return new ClusterError(message);
   }
 
   /** Joins the started nodes into one cluster and waits until every node sees all of it. */
@@ -215,47 +210,9 @@ class Cluster {
     };
   }
 
-  private connections(): ConnectionStats[] {
-    return this.nodes.flatMap(({ proxy }) => proxy.connections());
-  }
-
-  private killConnections(filter?: ConnectionFilter): number {
-    return this.nodes.reduce((total, { proxy }) => total + proxy.killConnections(filter), 0);
-  }
-
-  private node(index: number): ClusterNode {
-    const node = this.nodes[index];
-    if (!Number.isInteger(index) || node === undefined) {
-      throw new InvalidOptionsError(
-        "index",
-        `the cluster has nodes 0 to ${this.nodes.length - 1}, not ${index}`,
-      );
-    }
-    return node;
-  }
-
-  private async restartNode(index: number) {
-    const node = this.node(index);
-    this.paused.delete(index);
-    node.admin?.close();
-    await node.server.restart();
+  protected override async restartNode(index: number): Promise<void> {
+    await super.restartNode(index);
     await this.settle(`node ${index} to rejoin the cluster`);
-  }
-
-  private pauseNode(index: number, ms?: number) {
-    this.node(index).server.pause();
-    this.paused.add(index);
-    if (ms === undefined) return;
-    const timer = setTimeout(() => {
-      this.resumeTimers.delete(timer);
-      this.resumeNode(index);
-    }, ms);
-    this.resumeTimers.add(timer);
-  }
-
-  private resumeNode(index: number) {
-    this.node(index).server.resume();
-    this.paused.delete(index);
   }
 
   private async failover(shardIndex: number) {
@@ -293,26 +250,6 @@ class Cluster {
       if (promoted?.role === "master" && ownsSlot(promoted, range[0])) return undefined;
       return `node ${replica.index} is not the master of shard ${shardIndex} yet`;
     });
-  }
-
-  /** Polls `check` until it finds nothing missing; its errors count as "not yet". */
-  private async until(what: string, check: Check): Promise<void> {
-    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
-    for (;;) {
-      let problem: string | undefined;
-      try {
-        problem = await check();
-        if (problem === undefined) return;
-      } catch (error) {
-        problem = error instanceof Error ? error.message : String(error);
-      }
-      if (this.stopping)
-        throw new ClusterError(`The cluster was stopped while waiting for ${what}`);
-      if (Date.now() > deadline) {
-        throw new ClusterError(`Waited ${SETTLE_TIMEOUT_MS} ms for ${what}: ${problem}`);
-      }
-      await sleep(POLL_MS);
-    }
   }
 
   /**
@@ -388,29 +325,5 @@ class Cluster {
     const info = replyText(await this.command(replica, "INFO", "replication"));
     if (/^master_link_status:up\r?$/m.test(info)) return undefined;
     return `node ${replica.index}'s replication link is not up`;
-  }
-
-  /** Runs an admin command on a node's own port, reconnecting after a restart. */
-  private async command(node: ClusterNode, ...args: string[]) {
-    if (!node.admin || node.admin.closed) {
-      const { host, port } = node.server;
-      node.admin = await connectAdmin({ host, port, password: this.password });
-    }
-    return node.admin.command(...args);
-  }
-
-  stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      for (const timer of this.resumeTimers) clearTimeout(timer);
-      await Promise.all(
-        this.nodes.map(async (node) => {
-          node.admin?.close();
-          await node.proxy.close();
-          await node.server.stop();
-        }),
-      );
-      rmSync(this.filesDir, { recursive: true, force: true });
-    })();
-    return this.stopping;
   }
 }

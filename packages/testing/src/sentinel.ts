@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CredentialsError, InvalidOptionsError } from "@redis-credentials/core";
@@ -11,9 +11,10 @@ import {
   startProxiedServer,
   writeReplicationTlsFiles,
 } from "./cluster-node";
+import { NodeSet, type ProxiedNode } from "./node-set";
 import { type RedisProcess, startRedisServer } from "./redis-process";
 import type { RespValue } from "./resp";
-import { ProxyStats, type TokenProxy } from "./token-proxy";
+import { ProxyStats } from "./token-proxy";
 import type { TokenRedis, TokenRedisOptions } from "./token-redis";
 
 /** The shape of a sentinel-managed Redis: one master, `replicas` replicas, one sentinel. */
@@ -57,8 +58,6 @@ export const MAX_SENTINEL_REPLICAS = 8;
 /** Short, so that a paused master is failed over soon, but far above any event-loop stall. */
 const DOWN_AFTER_MS = 3000;
 const FAILOVER_TIMEOUT_MS = 6000;
-const SETTLE_TIMEOUT_MS = 30_000;
-const POLL_MS = 25;
 
 /** Starts a sentinel-managed Redis of token-enforcing nodes; `startTokenRedis({ sentinel })` calls this. */
 export async function startTokenSentinel(options: TokenRedisOptions): Promise<TokenSentinel> {
@@ -131,17 +130,6 @@ function validateSentinel(sentinel: TokenRedisOptions["sentinel"]): Required<Sen
   return { replicas, masterName };
 }
 
-interface SentinelNode {
-  /** Its position in `nodes`. */
-  readonly index: number;
-  readonly server: RedisProcess;
-  readonly proxy: TokenProxy;
-  /** A connection to the server's own port; replaced when it closes. */
-  admin: AdminClient | undefined;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** A RESP2 array of alternating names and values (SENTINEL MASTER, INFO-like replies) as a record. */
 function fields(reply: RespValue): Record<string, string> {
   const record: Record<string, string> = {};
@@ -160,30 +148,32 @@ function info(text: string): Record<string, string> {
   return record;
 }
 
-class Sentinel {
-  readonly nodes: SentinelNode[] = [];
+class Sentinel extends NodeSet<ProxiedNode> {
   readonly proxyStats = new ProxyStats();
   private sentinel: RedisProcess | undefined;
   private sentinelAdmin: AdminClient | undefined;
   /** The master as of the start or the last failover(). */
   private master = 0;
-  private readonly paused = new Set<number>();
-  private readonly resumeTimers = new Set<NodeJS.Timeout>();
-  private stopping: Promise<void> | undefined;
 
   constructor(
     private readonly masterName: string,
-    private readonly password: string,
-    private readonly filesDir: string,
+    password: string,
+    filesDir: string,
     private readonly ca: string | undefined,
-  ) {}
+  ) {
+    super(password, filesDir);
+  }
+
+  protected error(message: string): Error {
+    return new SentinelError(message);
+  }
 
   /**
    * Starts redis-sentinel once every replica is online, so that its first INFO of the master
    * lists them all (the next one comes 10 s later), and waits until it sees every node healthy.
    */
   async startSentinel(tls: ReplicationTlsFiles | undefined): Promise<void> {
-    const [master, ...replicas] = this.nodes as [SentinelNode, ...SentinelNode[]];
+    const [master, ...replicas] = this.nodes as [ProxiedNode, ...ProxiedNode[]];
     await this.until("the replicas to sync", async () => {
       const fromMaster = info(replyText(await this.command(master, "INFO", "replication")));
       const online = replicas.filter((node) =>
@@ -240,9 +230,8 @@ class Sentinel {
       ca: this.ca,
       // Replication and sentinel's connections run through the proxies too, outside all three.
       stats: () => this.proxyStats.snapshot(),
-      connections: () => nodes.flatMap(({ proxy }) => proxy.connections()),
-      killConnections: (filter) =>
-        nodes.reduce((total, { proxy }) => total + proxy.killConnections(filter), 0),
+      connections: () => this.connections(),
+      killConnections: (filter) => this.killConnections(filter),
       restartNode: (index = 0) => this.restartNode(index),
       pauseNode: (index = 0, ms) => this.pauseNode(index, ms),
       resumeNode: (index = 0) => this.resumeNode(index),
@@ -250,40 +239,6 @@ class Sentinel {
       stop,
       [Symbol.asyncDispose]: stop,
     };
-  }
-
-  private node(index: number): SentinelNode {
-    const node = this.nodes[index];
-    if (!Number.isInteger(index) || node === undefined) {
-      throw new InvalidOptionsError(
-        "index",
-        `there are nodes 0 to ${this.nodes.length - 1}, not ${index}`,
-      );
-    }
-    return node;
-  }
-
-  private async restartNode(index: number) {
-    const node = this.node(index);
-    this.paused.delete(index);
-    node.admin?.close();
-    await node.server.restart();
-  }
-
-  private pauseNode(index: number, ms?: number) {
-    this.node(index).server.pause();
-    this.paused.add(index);
-    if (ms === undefined) return;
-    const timer = setTimeout(() => {
-      this.resumeTimers.delete(timer);
-      this.resumeNode(index);
-    }, ms);
-    this.resumeTimers.add(timer);
-  }
-
-  private resumeNode(index: number) {
-    this.node(index).server.resume();
-    this.paused.delete(index);
   }
 
   private async failover() {
@@ -308,7 +263,7 @@ class Sentinel {
         throw error;
       }
     });
-    let promoted: SentinelNode | undefined;
+    let promoted: ProxiedNode | undefined;
     await this.until("sentinel to switch to the promoted replica", async () => {
       const master = fields(await this.sentinelCommand("SENTINEL", "MASTER", name));
       promoted = this.nodes.find((node) => node.proxy.port === Number(master.port));
@@ -342,7 +297,7 @@ class Sentinel {
   }
 
   /** What keeps sentinel from reporting `master` as a healthy master, or undefined. */
-  private async sentinelMasterProblem(master: SentinelNode): Promise<string | undefined> {
+  private async sentinelMasterProblem(master: ProxiedNode): Promise<string | undefined> {
     const entry = fields(await this.sentinelCommand("SENTINEL", "MASTER", this.masterName));
     if (Number(entry.port) !== master.proxy.port) {
       return `sentinel sees the master at ${entry.ip}:${entry.port}`;
@@ -353,34 +308,6 @@ class Sentinel {
     return role.role === "master" ? undefined : `node ${master.index} is not a master yet`;
   }
 
-  /** Polls `check` until it finds nothing missing; its errors count as "not yet". */
-  private async until(what: string, check: () => Promise<string | undefined>): Promise<void> {
-    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
-    for (;;) {
-      let problem: string | undefined;
-      try {
-        problem = await check();
-        if (problem === undefined) return;
-      } catch (error) {
-        problem = error instanceof Error ? error.message : String(error);
-      }
-      if (this.stopping) throw new SentinelError(`Stopped while waiting for ${what}`);
-      if (Date.now() > deadline) {
-        throw new SentinelError(`Waited ${SETTLE_TIMEOUT_MS} ms for ${what}: ${problem}`);
-      }
-      await sleep(POLL_MS);
-    }
-  }
-
-  /** Runs an admin command on a node's own port, reconnecting after a restart or a CLIENT KILL. */
-  private async command(node: SentinelNode, ...args: string[]) {
-    if (!node.admin || node.admin.closed) {
-      const { host, port } = node.server;
-      node.admin = await connectAdmin({ host, port, password: this.password });
-    }
-    return node.admin.command(...args);
-  }
-
   private async sentinelCommand(...args: string[]) {
     if (!this.sentinelAdmin || this.sentinelAdmin.closed) {
       const { host, port } = this.sentinel!;
@@ -389,21 +316,9 @@ class Sentinel {
     return this.sentinelAdmin.command(...args);
   }
 
-  stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      for (const timer of this.resumeTimers) clearTimeout(timer);
-      this.sentinelAdmin?.close();
-      // The sentinel first, so that it does not see the nodes go and fail over.
-      await this.sentinel?.stop();
-      await Promise.all(
-        this.nodes.map(async (node) => {
-          node.admin?.close();
-          await node.proxy.close();
-          await node.server.stop();
-        }),
-      );
-      rmSync(this.filesDir, { recursive: true, force: true });
-    })();
-    return this.stopping;
+  protected override async stopFirst(): Promise<void> {
+    this.sentinelAdmin?.close();
+    // The sentinel first, so that it does not see the nodes go and fail over.
+    await this.sentinel?.stop();
   }
 }
