@@ -1,5 +1,3 @@
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -14,6 +12,7 @@ import {
   misreads,
   ROOMY_ROTATION,
   report,
+  runScriptAgainst,
   unexpectedErrors,
   waitFor,
   within,
@@ -441,30 +440,7 @@ const { createClient, createClientPool, createTokenManager, credentialsFromJwt }
 })().catch((error) => { console.error(error && error.message); process.exitCode = 1; });
 `,
     );
-    // A token that outlives the test: the child has no issuer of its own.
-    const token = fixture.issuer.issueToken({ objectId: fixture.objectId, lifetimeMs: 60_000 });
-    const child = spawn(process.execPath, [script], {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH,
-        REDIS_HOST: fixture.server.host,
-        REDIS_PORT: String(fixture.server.port),
-        REDIS_TOKEN: token,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
-    const guard = setTimeout(() => child.kill("SIGKILL"), 15_000);
-    const [code, signal] = await exited.finally(() => clearTimeout(guard));
-    const exitedAt = Date.now();
+    const { code, signal, stdout, stderr, exitedAt } = await runScriptAgainst(fixture, script, dir);
 
     expect(stderr).toBe("");
     expect(signal).toBeNull();

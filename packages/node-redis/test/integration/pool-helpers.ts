@@ -6,6 +6,7 @@ export { afterRotations, report } from "../../../ioredis/test/integration/cluste
 export {
   collectErrors,
   nextRefresh,
+  runScriptAgainst,
   waitFor,
 } from "../../../ioredis/test/integration/standalone-helpers";
 
