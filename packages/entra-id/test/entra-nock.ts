@@ -15,9 +15,14 @@ export function fakeJwt(claims: Record<string, unknown>): string {
   return `${encode({ alg: "RS256", typ: "JWT" })}.${encode(claims)}.${randomBytes(24).toString("base64url")}`;
 }
 
+/** How much earlier than the token response's expiry the JWT's own `exp` is. */
+export const JWT_EARLIER_S = 60;
+
 /** A token for `oid` that expires in `seconds`, and Entra's JSON answer carrying it. */
 export function tokenResponse(oid: string, seconds: number) {
-  const exp = Math.floor(Date.now() / 1000) + seconds;
+  // The JWT's exp a minute before what expires_in says: MSAL dates expires_in from its own clock,
+  // to the second, so only the earlier of the two is known exactly here, and it must be exp.
+  const exp = Math.floor(Date.now() / 1000) + seconds - JWT_EARLIER_S;
   const accessToken = fakeJwt({ oid, exp, aud: "https://redis.azure.com", tid: TENANT });
   return {
     accessToken,

@@ -1,7 +1,7 @@
 import { isPermanent } from "@redis-credentials/core";
 import { EntraIdError, entraIdManagedIdentity } from "@redis-credentials/entra-id";
 import nock from "nock";
-import { fakeJwt, fetchOnce, IMDS } from "../entra-nock";
+import { fakeJwt, fetchOnce, IMDS, JWT_EARLIER_S } from "../entra-nock";
 
 // ManagedIdentityCredential picks its endpoint once per process (MSAL keeps it in a static): with
 // none of App Service's, Arc's or Cloud Shell's variables set, that is IMDS.
@@ -11,10 +11,11 @@ const noRetries = { retryOptions: { maxRetries: 0 } };
 /** IMDS's answer: seconds as strings, as IMDS sends them. */
 function imdsToken(oid: string, seconds: number) {
   const now = Math.floor(Date.now() / 1000);
-  const accessToken = fakeJwt({ oid, exp: now + seconds, aud: "https://redis.azure.com" });
+  const exp = now + seconds - JWT_EARLIER_S;
+  const accessToken = fakeJwt({ oid, exp, aud: "https://redis.azure.com" });
   return {
     accessToken,
-    exp: now + seconds,
+    exp,
     body: {
       access_token: accessToken,
       expires_in: String(seconds),
