@@ -1,6 +1,6 @@
 // One jest run for the whole repo, split into projects so that the fast unit suite
 // can run alone (`--selectProjects unit`) and integration suites (real redis-server,
-// later issues) stay apart.
+// later issues) and the end-to-end suite (e2e/) stay apart.
 const transform = {
   "^.+\\.(t|j)sx?$": [
     "@swc/jest",
@@ -14,7 +14,10 @@ const shared = {
   moduleFileExtensions: ["ts", "js", "json"],
   setupFilesAfterEnv: ["<rootDir>/jest.setup.cjs"],
   // Tests run against the packages' sources, so they need no build and coverage sees the source.
-  moduleNameMapper: { "^@redis-credentials/([a-z-]+)$": "<rootDir>/packages/$1/src" },
+  moduleNameMapper: {
+    "^@redis-credentials/core/testing$": "<rootDir>/packages/core/src/testing",
+    "^@redis-credentials/([a-z-]+)$": "<rootDir>/packages/$1/src",
+  },
 };
 
 /** @type {import('jest').Config} */
@@ -25,6 +28,13 @@ module.exports = {
       ...shared,
       displayName: "integration",
       testMatch: ["<rootDir>/packages/*/test/integration/**/*.test.ts"],
+    },
+    {
+      // Tests that use several packages at once (both adapters on one manager, Entra ID through
+      // both adapters): no adapter's own tests depend on the other adapter.
+      ...shared,
+      displayName: "e2e",
+      testMatch: ["<rootDir>/e2e/test/**/*.test.ts"],
     },
     {
       // The ioredis adapter relies on ioredis internals: its integration tests run again on the
@@ -59,7 +69,8 @@ module.exports = {
   // Integration tests spend most of their time waiting for tokens to rotate, not on the CPU:
   // two workers on a 2-core machine (jest's default would be one) halve the run.
   maxWorkers: 2,
-  collectCoverageFrom: ["packages/*/src/**/*.ts"],
+  // The shared test helpers are not product code.
+  collectCoverageFrom: ["packages/*/src/**/*.ts", "!packages/test-helpers/**"],
   coverageReporters: ["text-summary", "lcov"],
   coverageThreshold: {
     "./packages/core/src/": { lines: 95 },

@@ -1,3 +1,6 @@
 import { packageBuild } from "../../tsup.base";
 
-export default packageBuild();
+// `./testing` (the fake clock) is an entry of its own, so the main entry never carries it.
+export default packageBuild({
+  entry: { index: "src/index.ts", "testing/index": "src/testing/index.ts" },
+});

@@ -6,8 +6,13 @@ export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 /** Real timers, unref'd so that a manager never keeps a process alive on its own. */
 export const realClock: Clock = {
   now: () => Date.now(),
+  monotonicNow: () => performance.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  keepProcessAlive: () => {
+    const hold = setInterval(() => {}, MAX_TIMER_DELAY_MS);
+    return () => clearInterval(hold);
+  },
 };
 
 export interface Timer {

@@ -85,7 +85,7 @@ export function validateSourceResult(
   if (typeof username !== "string" || username.length === 0) {
     throw fail(
       "username",
-      `must be a non-empty string (use 'default' where the server wants no user name), got ${describe(username)}`,
+      `must be a non-empty string (use 'default' where the server wants no user name), got ${typeof username === "string" ? "an empty string" : describe(username)}`,
     );
   }
   if (typeof password !== "string" || password.length === 0) {
@@ -100,7 +100,15 @@ export function validateSourceResult(
       `must be a number of epoch milliseconds (Infinity for credentials that never expire), got ${describe(expiresAt)}`,
     );
   }
-  if (expiresAt <= now) {
+  // Whole milliseconds, rounded down so that an expiry is never read as later than it is.
+  const expiry = Math.floor(expiresAt);
+  if (expiry <= now && looksLikeEpochSeconds(expiresAt, now)) {
+    throw fail(
+      "expiresAt",
+      `looks like epoch seconds (${expiresAt}), not milliseconds: multiply it by 1000 (a JWT's \`exp\` and most \`expires_on\` fields are seconds)`,
+    );
+  }
+  if (expiry <= now) {
     throw fail(
       "expiresAt",
       `is in the past (${isoTime(expiresAt)}): the source handed out credentials that have already expired`,
@@ -115,9 +123,14 @@ export function validateSourceResult(
   return createCredentials({
     username,
     password,
-    expiresAt,
-    ...(refreshAt !== undefined ? { refreshAt } : {}),
+    expiresAt: expiry,
+    ...(refreshAt !== undefined ? { refreshAt: Math.floor(refreshAt) } : {}),
   });
+}
+
+/** An expiry in the past that would be in the future as seconds: the usual unit slip. */
+function looksLikeEpochSeconds(expiresAt: number, now: number): boolean {
+  return expiresAt > 0 && expiresAt * 1000 > now && expiresAt < now / 100;
 }
 
 function isoTime(epochMs: number): string {

@@ -1,4 +1,5 @@
 import diagnosticsChannel from "node:diagnostics_channel";
+import type { DiagnosticsMessages } from "./diagnostics-messages";
 
 /**
  * The `node:diagnostics_channel` channels a token manager publishes its lifecycle on. Every
@@ -28,16 +29,15 @@ export type DiagnosticsChannelName = (typeof diagnosticsChannels)[keyof typeof d
 
 const channels = new Map<string, diagnosticsChannel.Channel>();
 
-export function publish(name: DiagnosticsChannelName, message: object): void {
+/** Publishes `message` on channel `name`, typed by the channel, only while someone listens. */
+export function publish<N extends DiagnosticsChannelName>(
+  name: N,
+  message: DiagnosticsMessages[N],
+): void {
   let channel = channels.get(name);
   if (channel === undefined) {
     channel = diagnosticsChannel.channel(name);
     channels.set(name, channel);
   }
   if (channel.hasSubscribers) channel.publish(message);
-}
-
-export function describeError(error: unknown): { name: string; message: string } {
-  if (error instanceof Error) return { name: error.name, message: error.message };
-  return { name: typeof error, message: String(error) };
 }

@@ -1,3 +1,5 @@
+import { describeError, isError } from "./describe-error";
+
 /** Base class of every error this SDK throws; catch it with `instanceof`. */
 export class CredentialsError extends Error {
   override name = "CredentialsError";
@@ -104,10 +106,12 @@ const permanentMark = Symbol.for("redis-credentials.permanent");
 export function markPermanent(error: unknown): Error {
   // A frozen error cannot carry the mark: wrap it, keeping it as the cause.
   const marked =
-    error instanceof Error && Object.isExtensible(error)
+    isError(error) && isExtensible(error)
       ? error
       : new CredentialsError(
-          error instanceof Error ? error.message : `Permanent failure: ${String(error)}`,
+          isError(error)
+            ? describeError(error).message
+            : `Permanent failure: ${describeError(error).message}`,
           { cause: error },
         );
   Object.defineProperty(marked, permanentMark, { value: true, enumerable: false });
@@ -117,9 +121,21 @@ export function markPermanent(error: unknown): Error {
 /** Whether `error`, or an error in its `cause` chain, was marked with {@link markPermanent}. */
 export function isPermanent(error: unknown): boolean {
   let current = error;
-  for (let depth = 0; depth < 10 && typeof current === "object" && current !== null; depth++) {
-    if ((current as Record<symbol, unknown>)[permanentMark] === true) return true;
-    current = (current as { cause?: unknown }).cause;
+  try {
+    for (let depth = 0; depth < 10 && typeof current === "object" && current !== null; depth++) {
+      if ((current as Record<symbol, unknown>)[permanentMark] === true) return true;
+      current = (current as { cause?: unknown }).cause;
+    }
+  } catch {
+    // A revoked proxy, or a `cause` getter that throws: nothing marked it.
   }
   return false;
+}
+
+function isExtensible(value: object): boolean {
+  try {
+    return Object.isExtensible(value);
+  } catch {
+    return false;
+  }
 }

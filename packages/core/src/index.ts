@@ -1,6 +1,23 @@
+export { assertNoCredentialOptions, assertTokenManager } from "./adapter-checks";
 export { MAX_TIMER_DELAY_MS, realClock } from "./clock";
+export { ConnectionSession } from "./connection-session";
 export { createCredentials, sameCredentials, staticCredentials } from "./credentials";
+export type { CredentialsBinding } from "./credentials-binding";
+export type { CredentialsBindingStatus } from "./credentials-binding-status";
 export { type DiagnosticsChannelName, diagnosticsChannels } from "./diagnostics";
+export type {
+  DescribedError,
+  DiagnosticsMessage,
+  DiagnosticsMessages,
+  ExpiredMessage,
+  FanOutMessage,
+  FetchMessage,
+  RecoveredMessage,
+  RefreshedMessage,
+  RefreshFailedMessage,
+  SubscriberErrorMessage,
+  UnchangedMessage,
+} from "./diagnostics-messages";
 export {
   CredentialsError,
   CredentialsExpiredError,
@@ -22,6 +39,8 @@ export {
   type RejectionTracker,
   type RejectionTrackerOptions,
 } from "./rejection-tracker";
+export { SessionGroup } from "./session-group";
+export type { ConnectionState, SessionPort } from "./session-port";
 export { createTokenManager } from "./token-manager";
 export type {
   Clock,

@@ -193,11 +193,13 @@ function clock(value: unknown): Clock {
     candidate === null ||
     typeof candidate.now !== "function" ||
     typeof candidate.setTimeout !== "function" ||
-    typeof candidate.clearTimeout !== "function"
+    typeof candidate.clearTimeout !== "function" ||
+    (candidate.monotonicNow !== undefined && typeof candidate.monotonicNow !== "function") ||
+    (candidate.keepProcessAlive !== undefined && typeof candidate.keepProcessAlive !== "function")
   ) {
     throw new InvalidOptionsError(
       "clock",
-      "must be an object with now(), setTimeout() and clearTimeout().",
+      "must be an object with now(), setTimeout() and clearTimeout(), and optionally monotonicNow() and keepProcessAlive().",
     );
   }
   return candidate as Clock;

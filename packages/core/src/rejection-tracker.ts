@@ -1,5 +1,6 @@
 import { realClock } from "./clock";
 import { sameCredentials } from "./credentials";
+import { describeError, isError } from "./describe-error";
 import { CredentialsRejectedError } from "./errors";
 import { backoffDelay } from "./schedule";
 import type { Clock, RedisCredentials, TokenManager } from "./types";
@@ -47,7 +48,7 @@ const rejectionReply = /^(WRONGPASS|NOAUTH)\b/;
 
 /** Whether a Redis error reply says the credentials were refused. */
 export function isCredentialsRejection(error: unknown): boolean {
-  return error instanceof Error && rejectionReply.test(error.message);
+  return isError(error) && rejectionReply.test(describeError(error).message);
 }
 
 export function createRejectionTracker(

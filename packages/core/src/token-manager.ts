@@ -1,6 +1,7 @@
 import { startTimer, type Timer } from "./clock";
 import { sameCredentials, validateSourceResult } from "./credentials";
-import { describeError, diagnosticsChannels, publish } from "./diagnostics";
+import { describeError, isInstance } from "./describe-error";
+import { diagnosticsChannels, publish } from "./diagnostics";
 import {
   CredentialsExpiredError,
   CredentialsFetchError,
@@ -11,6 +12,7 @@ import {
 import { type ResolvedOptions, resolveOptions } from "./options";
 import { backoffDelay, refreshDelay, refreshWindow } from "./schedule";
 import type {
+  Clock,
   CredentialSource,
   CredentialsListener,
   FetchReason,
@@ -79,18 +81,27 @@ export function createTokenManager(
 
 class DefaultTokenManager implements TokenManager {
   readonly name: string;
+  readonly clock: Clock;
   readonly #id = nextManagerId++;
   readonly #source: CredentialSource;
   readonly #options: ResolvedOptions;
 
   /** The credentials last received; kept after they expire so that a replacement fans out. */
   #current: RedisCredentials | undefined;
+  /**
+   * When `#current` expires on the monotonic clock: its remaining life is read from the wall
+   * clock once, at receipt, so that a wall-clock step (NTP, a resumed VM) changes nothing.
+   */
+  #deadline = Number.NEGATIVE_INFINITY;
   #inflight: Attempt | undefined;
   #next: { timer: Timer; at: number } | undefined;
   #expiryTimer: Timer | undefined;
-  /** Set while held credentials have lapsed with no replacement. */
+  /** Set while held credentials have lapsed with no replacement: when (monotonic) they did. */
   #expiredSince: number | undefined;
-  /** Failed (or unchanged) attempts since credentials last changed: drives the backoff. */
+  /**
+   * Consecutive attempts that brought no new validity (a retryable failure, or the held
+   * credentials unchanged) since credentials last changed or were extended: drives the backoff.
+   */
   #backoffAttempt = 0;
   #lastForcedAt = Number.NEGATIVE_INFINITY;
   #lastRefreshAt: number | undefined;
@@ -100,9 +111,12 @@ class DefaultTokenManager implements TokenManager {
   readonly #waiters = new Set<Waiter>();
   readonly #subscriptions = new Set<Subscription>();
   readonly #handlers = new Map<TokenManagerEvent, Set<(...args: any[]) => void>>();
+  /** Holds the process open while someone awaits a fetch (the clock's timers never do). */
+  #releaseHold: (() => void) | undefined;
 
   constructor(source: CredentialSource, options: ResolvedOptions) {
     this.name = source.name;
+    this.clock = options.clock;
     this.#source = source;
     this.#options = options;
   }
@@ -141,7 +155,7 @@ class DefaultTokenManager implements TokenManager {
   refresh(): Promise<RedisCredentials> {
     if (this.#disposed) return Promise.reject(new ManagerDisposedError("refresh credentials"));
     if (this.#inflight === undefined) {
-      const now = this.#options.clock.now();
+      const now = this.#monotonicNow();
       const valid = this.#valid();
       if (valid && now - this.#lastForcedAt < this.#options.minRefreshIntervalMs) {
         return Promise.resolve(valid);
@@ -216,6 +230,7 @@ class DefaultTokenManager implements TokenManager {
     this.#handlers.clear();
     const waiters = [...this.#waiters];
     this.#waiters.clear();
+    this.#updateHold();
     for (const waiter of waiters) waiter.reject(new ManagerDisposedError("get credentials"));
     this.#current = undefined;
   }
@@ -298,9 +313,12 @@ class DefaultTokenManager implements TokenManager {
       // Identity libraries cache tokens: the same token again is no refresh and no fan-out.
       this.#lastError = undefined;
       if (credentials.expiresAt > previous.expiresAt) {
-        this.#current = credentials;
-        this.#armExpiry(now);
+        this.#hold(credentials, now);
+        this.#backoffAttempt = 0;
         this.#scheduleRefresh(credentials, now);
+      } else if (credentials.expiresAt === Number.POSITIVE_INFINITY) {
+        // Credentials that never expire need no asking again, whatever brought this fetch.
+        this.#scheduleRefresh(previous, now);
       } else {
         this.#scheduleAt(backoffDelay(this.#backoffAttempt++, this.#options.retry), "retry");
       }
@@ -310,17 +328,17 @@ class DefaultTokenManager implements TokenManager {
         expiresAt: this.#current?.expiresAt,
         nextRefreshAt: this.#next?.at,
       });
-      this.#endExpiredEpisode(now);
+      this.#endExpiredEpisode();
       this.#settleWaiters(undefined);
       return;
     }
 
-    this.#current = credentials;
+    const previousDeadline = this.#deadline;
+    this.#hold(credentials, now);
     this.#backoffAttempt = 0;
     this.#lastError = undefined;
     this.#lastRefreshAt = now;
     this.#counters.refreshes++;
-    this.#armExpiry(now);
     const window = this.#scheduleRefresh(credentials, now);
     const refreshed: RefreshedEvent = {
       source: this.name,
@@ -332,21 +350,20 @@ class DefaultTokenManager implements TokenManager {
     };
     publish(diagnosticsChannels.refreshed, { ...this.#tag(), ...refreshed });
     this.#emit("refreshed", refreshed);
-    this.#endExpiredEpisode(now);
-    if (previous) this.#fanOut(credentials, previous, now);
+    this.#endExpiredEpisode();
+    if (previous) this.#fanOut(credentials, previousDeadline);
     this.#settleWaiters(undefined);
   }
 
   #onFailure(error: unknown, reason: FetchReason): void {
     this.#counters.failures++;
-    const failure =
-      error instanceof CredentialsFetchError
-        ? error
-        : new CredentialsFetchError(
-            this.name,
-            `Credential source "${this.name}" failed to fetch credentials (${reason}): ${describeError(error).message}`,
-            { cause: error },
-          );
+    const failure = isInstance(error, CredentialsFetchError)
+      ? error
+      : new CredentialsFetchError(
+          this.name,
+          `Credential source "${this.name}" failed to fetch credentials (${reason}): ${describeError(error).message}`,
+          { cause: error },
+        );
     this.#lastError = failure;
     const retryable = this.#isRetryable(error);
     // Only held credentials keep a retry loop going: after a failed first fetch the manager
@@ -391,11 +408,16 @@ class DefaultTokenManager implements TokenManager {
     this.#scheduleAt(refreshDelay(lifetime, hint, this.#options), "scheduled");
     if (lifetime === Number.POSITIVE_INFINITY) return undefined;
     const window = refreshWindow(lifetime, this.#options);
-    return { earliest: now + window.earliestMs, latest: now + window.latestMs };
+    return {
+      earliest: now + Math.floor(window.earliestMs),
+      latest: now + Math.ceil(window.latestMs),
+    };
   }
 
-  #scheduleAt(delayMs: number, reason: FetchReason): void {
+  #scheduleAt(delay: number, reason: FetchReason): void {
     this.#cancelNext();
+    // Whole milliseconds: every timestamp the API hands out is an integer.
+    const delayMs = Math.ceil(delay);
     const timer = startTimer(this.#options.clock, delayMs, () => {
       this.#next = undefined;
       this.#startAttempt(reason);
@@ -408,15 +430,18 @@ class DefaultTokenManager implements TokenManager {
     this.#next = undefined;
   }
 
-  #armExpiry(now: number): void {
+  /** Makes `credentials` the ones held, with their deadline and expiry timer. */
+  #hold(credentials: RedisCredentials, now: number): void {
+    const lifetime = credentials.expiresAt - now;
+    this.#current = credentials;
+    this.#deadline = this.#monotonicNow() + lifetime;
     this.#expiryTimer?.cancel();
     this.#expiryTimer = undefined;
-    const credentials = this.#current;
-    if (credentials === undefined || credentials.expiresAt === Number.POSITIVE_INFINITY) return;
-    this.#expiryTimer = startTimer(this.#options.clock, credentials.expiresAt - now, () => {
+    if (lifetime === Number.POSITIVE_INFINITY) return;
+    this.#expiryTimer = startTimer(this.#options.clock, lifetime, () => {
       this.#expiryTimer = undefined;
       if (this.#expiredSince !== undefined || this.#current !== credentials) return;
-      this.#expiredSince = credentials.expiresAt;
+      this.#expiredSince = this.#monotonicNow();
       const event = {
         source: this.name,
         expiredAt: credentials.expiresAt,
@@ -427,9 +452,10 @@ class DefaultTokenManager implements TokenManager {
     });
   }
 
-  #endExpiredEpisode(now: number): void {
+  #endExpiredEpisode(): void {
     if (this.#expiredSince === undefined) return;
-    const event = { source: this.name, downtimeMs: Math.max(0, now - this.#expiredSince) };
+    const downtimeMs = Math.round(Math.max(0, this.#monotonicNow() - this.#expiredSince));
+    const event = { source: this.name, downtimeMs };
     this.#expiredSince = undefined;
     publish(diagnosticsChannels.recovered, { ...this.#tag(), downtimeMs: event.downtimeMs });
     this.#emit("recovered", event);
@@ -444,6 +470,7 @@ class DefaultTokenManager implements TokenManager {
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         this.#waiters.delete(waiter);
+        this.#updateHold();
         reject(signal?.reason);
       };
       const done = () => signal?.removeEventListener("abort", onAbort);
@@ -462,6 +489,7 @@ class DefaultTokenManager implements TokenManager {
         },
       };
       this.#waiters.add(waiter);
+      this.#updateHold();
       signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
@@ -472,6 +500,7 @@ class DefaultTokenManager implements TokenManager {
     if (failure === undefined && valid === undefined) return;
     const waiters = [...this.#waiters];
     this.#waiters.clear();
+    this.#updateHold();
     for (const waiter of waiters) {
       if (failure) waiter.fail(failure);
       else if (valid) waiter.resolve(valid);
@@ -479,15 +508,20 @@ class DefaultTokenManager implements TokenManager {
   }
 
   /**
-   * Hands new credentials to every subscriber at a staggered time within
-   * min(reauthSpreadMs, half the time the previous credentials had left), so that the server
-   * does not get every connection's AUTH at once and all of them land before the old expiry.
+   * Hands new credentials to every subscriber at a staggered time within min(reauthSpreadMs, half
+   * the time the previous credentials had left, half the life of the new ones), so that the
+   * server does not get every connection's AUTH at once, all of them land before the old expiry,
+   * and none receives credentials that have already expired.
    */
-  #fanOut(credentials: RedisCredentials, previous: RedisCredentials, now: number): void {
+  #fanOut(credentials: RedisCredentials, previousDeadline: number): void {
     const subscriptions = [...this.#subscriptions];
     if (subscriptions.length === 0) return;
-    const previousLeft = Math.max(0, previous.expiresAt - now);
-    const spreadMs = Math.min(this.#options.reauthSpreadMs, previousLeft / 2);
+    const now = this.#monotonicNow();
+    const previousLeft = Math.max(0, previousDeadline - now);
+    const newLeft = Math.max(0, this.#deadline - now);
+    const spreadMs = Math.floor(
+      Math.min(this.#options.reauthSpreadMs, previousLeft / 2, newLeft / 2),
+    );
     publish(diagnosticsChannels.fanOut, {
       ...this.#tag(),
       subscribers: subscriptions.length,
@@ -513,7 +547,7 @@ class DefaultTokenManager implements TokenManager {
   #deliver(subscription: Subscription, credentials: RedisCredentials): void {
     if (!this.#subscriptions.has(subscription)) return;
     try {
-      const result = subscription.listener(credentials);
+      const result = subscription.listener(credentials) as PromiseLike<unknown> | undefined;
       if (result && typeof result.then === "function") {
         result.then(undefined, (error: unknown) => this.#reportSubscriberError(error));
       }
@@ -547,8 +581,22 @@ class DefaultTokenManager implements TokenManager {
   }
 
   #valid(): RedisCredentials | undefined {
-    const current = this.#current;
-    return current && this.#options.clock.now() < current.expiresAt ? current : undefined;
+    return this.#current && this.#monotonicNow() < this.#deadline ? this.#current : undefined;
+  }
+
+  #monotonicNow(): number {
+    const { clock } = this.#options;
+    return clock.monotonicNow ? clock.monotonicNow() : clock.now();
+  }
+
+  /** Holds the process open exactly while someone waits, through the clock that can. */
+  #updateHold(): void {
+    if (this.#waiters.size > 0) {
+      this.#releaseHold ??= this.#options.clock.keepProcessAlive?.();
+    } else {
+      this.#releaseHold?.();
+      this.#releaseHold = undefined;
+    }
   }
 
   #state(): TokenManagerStatus["state"] {

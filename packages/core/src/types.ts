@@ -32,9 +32,25 @@ export interface CredentialSource {
 
 /** The manager's only view of time; inject a fake one in tests. */
 export interface Clock {
+  /** Wall-clock time in epoch milliseconds, as tokens' expiry times are written. */
   now(): number;
+  /**
+   * A reading in milliseconds that only moves forward at the pace of real time, whatever happens
+   * to the wall clock. A token's remaining life is read from `now()` once, at receipt, and
+   * counted on this from then on, so that a wall-clock step neither makes a valid token look
+   * expired nor an expired one valid.
+   * @default `now()`, for clocks written before it existed
+   */
+  monotonicNow?(): number;
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /**
+   * Keeps the process alive until the returned function is called. The manager's timers never
+   * do (a manager alone must not keep a process running), but a caller awaiting
+   * `getCredentials()` should not see the process exit under it.
+   * @default nothing is held (fake clocks)
+   */
+  keepProcessAlive?(): () => void;
 }
 
 export interface RetryOptions {
@@ -175,11 +191,17 @@ export interface TokenManagerEvents {
 
 export type TokenManagerEvent = keyof TokenManagerEvents;
 
-export type CredentialsListener = (credentials: RedisCredentials) => void | Promise<void>;
+/**
+ * Hears of new credentials. Its return value is ignored, except that a rejected promise is
+ * reported on `subscriberError`, so `(c) => redis.auth(c.username, c.password)` fits.
+ */
+export type CredentialsListener = (credentials: RedisCredentials) => unknown;
 
 export interface TokenManager extends AsyncDisposable {
   /** The source's name. */
   readonly name: string;
+  /** The manager's time source: connection sessions and adapters time everything on it. */
+  readonly clock: Clock;
   /** Cached credentials; concurrent callers before the first fetch share one fetch. */
   getCredentials(options?: { signal?: AbortSignal }): Promise<RedisCredentials>;
   /** Synchronous; `undefined` before the first fetch and once the credentials expired. */

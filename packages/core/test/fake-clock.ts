@@ -1,1 +1,1 @@
-export { FakeClock, flushPromises } from "../../testing/src/fake-clock";
+export { FakeClock, flushPromises } from "../src/testing";

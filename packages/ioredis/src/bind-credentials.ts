@@ -1,11 +1,13 @@
 import {
+  assertTokenManager,
+  type CredentialsBinding,
   InsecureTransportError,
   InvalidOptionsError,
-  ManagerDisposedError,
   type TokenManager,
 } from "@redis-credentials/core";
 import type { Cluster, Redis } from "ioredis";
-import { BindingGroup, type BindOptions, type CredentialsBinding, isBound } from "./binding-group";
+import type { BindOptions } from "./bind-options";
+import { bindingOf, IoredisBinding } from "./ioredis-binding";
 import { usesTls } from "./ioredis-internals";
 
 /**
@@ -23,20 +25,17 @@ export function bindCredentials(
   if (typeof client !== "object" || client === null || typeof client.duplicate !== "function") {
     throw new InvalidOptionsError("client", "must be an ioredis Redis or Cluster instance.");
   }
-  if (typeof manager?.subscribe !== "function" || typeof manager.peekCredentials !== "function") {
-    throw new InvalidOptionsError("manager", "must be a token manager from createTokenManager().");
-  }
-  if (manager.status().state === "disposed") throw new ManagerDisposedError("bind a client");
-  if (isBound(client)) {
+  assertTokenManager(manager, "bind a client");
+  if (bindingOf(client) !== undefined) {
     throw new InvalidOptionsError(
       "client",
       "is already bound to a token manager (directly, or as a node, subscriber or duplicate of a bound client). Dispose that binding first.",
     );
   }
   assertTransport(client, options);
-  const group = new BindingGroup(manager, options);
-  group.attach(client);
-  return group;
+  const binding = new IoredisBinding(manager, options);
+  binding.attach(client);
+  return binding.group;
 }
 
 /** Refuses to bind a client that would send tokens in the clear, unless the caller allows it. */

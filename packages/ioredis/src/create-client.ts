@@ -1,7 +1,12 @@
-import { isCredentialsRejection, type TokenManager } from "@redis-credentials/core";
+import {
+  assertNoCredentialOptions,
+  assertTokenManager,
+  isCredentialsRejection,
+  type TokenManager,
+} from "@redis-credentials/core";
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import { bindCredentials } from "./bind-credentials";
-import type { BindOptions } from "./binding-group";
+import type { BindOptions } from "./bind-options";
 
 export type CreateRedisOptions = RedisOptions & BindOptions;
 export type CreateClusterOptions = ClusterOptions & BindOptions;
@@ -16,6 +21,8 @@ export async function createRedis(
   manager: TokenManager,
   options: CreateRedisOptions = {},
 ): Promise<Redis> {
+  assertTokenManager(manager, "create a client");
+  assertNoCredentialOptions(options, "options");
   const { allowInsecureTransport = false, ...redisOptions } = options;
   const bindOptions = { allowInsecureTransport };
   const credentials = await manager.getCredentials();
@@ -37,6 +44,9 @@ export async function createCluster(
   startupNodes: ClusterNode[],
   options: CreateClusterOptions = {},
 ): Promise<Cluster> {
+  assertTokenManager(manager, "create a cluster client");
+  assertNoCredentialOptions(options, "options");
+  assertNoCredentialOptions(options?.redisOptions ?? {}, "options.redisOptions");
   const { allowInsecureTransport = false, ...clusterOptions } = options;
   const bindOptions = { allowInsecureTransport };
   const credentials = await manager.getCredentials();

@@ -1,69 +1,24 @@
 import {
+  assertNoCredentialOptions,
   InsecureTransportError,
   InvalidOptionsError,
   isCredentialsRejection,
   type TokenManager,
 } from "@redis-credentials/core";
-import type {
-  RedisClientOptions,
-  RedisClientPoolType,
-  RedisClientType,
-  RedisClusterOptions,
-  RedisClusterType,
-  RedisFunctions,
-  RedisModules,
-  RedisPoolOptions,
-  RedisScripts,
-  RedisSentinelOptions,
-  RedisSentinelType,
-  RespVersions,
-  TypeMapping,
-} from "redis";
 import * as redis from "redis";
+import { rememberBinding } from "./binding-of";
+import { type ErrorTarget, isFatal, NodeRedisProvider } from "./credentials-provider";
+import type {
+  CreateClientOptions,
+  CreateClusterOptions,
+  CreateSentinelOptions,
+  NoExtras,
+} from "./factory-options";
 import {
-  credentialsProvider,
-  type ErrorTarget,
-  isFatal,
-  type ManagedCredentialsProvider,
-} from "./credentials-provider";
-import { isSocketTimeout, rememberClientClass } from "./node-redis-internals";
-
-/** node-redis's default for modules, functions, scripts and type mappings: none (`{}`). */
-type NoExtras = Record<never, never>;
-
-/** What the factories add to node-redis's own options. */
-export interface AdapterOptions {
-  /**
-   * Send credentials over connections without TLS. Tokens are bearer secrets: only for a local
-   * test server.
-   * @default false
-   */
-  allowInsecureTransport?: boolean;
-}
-
-export type CreateClientOptions<
-  M extends RedisModules = NoExtras,
-  F extends RedisFunctions = NoExtras,
-  S extends RedisScripts = NoExtras,
-  RESP extends RespVersions = 3,
-  TYPE_MAPPING extends TypeMapping = NoExtras,
-> = RedisClientOptions<M, F, S, RESP, TYPE_MAPPING> & AdapterOptions;
-
-export type CreateClusterOptions<
-  M extends RedisModules = NoExtras,
-  F extends RedisFunctions = NoExtras,
-  S extends RedisScripts = NoExtras,
-  RESP extends RespVersions = 3,
-  TYPE_MAPPING extends TypeMapping = NoExtras,
-> = RedisClusterOptions<M, F, S, RESP, TYPE_MAPPING> & AdapterOptions;
-
-export type CreateSentinelOptions<
-  M extends RedisModules = NoExtras,
-  F extends RedisFunctions = NoExtras,
-  S extends RedisScripts = NoExtras,
-  RESP extends RespVersions = 3,
-  TYPE_MAPPING extends TypeMapping = NoExtras,
-> = RedisSentinelOptions<M, F, S, RESP, TYPE_MAPPING> & AdapterOptions;
+  defaultReconnectDelay,
+  rememberClientClass,
+  watchTransactionCommands,
+} from "./node-redis-internals";
 
 /**
  * node-redis's `createClient`, with credentials from `manager`: every connect and reconnect uses
@@ -73,32 +28,32 @@ export type CreateSentinelOptions<
  * `duplicate()` copies share the manager.
  */
 export function createClient<
-  M extends RedisModules = NoExtras,
-  F extends RedisFunctions = NoExtras,
-  S extends RedisScripts = NoExtras,
-  RESP extends RespVersions = 3,
-  TYPE_MAPPING extends TypeMapping = NoExtras,
+  M extends redis.RedisModules = NoExtras,
+  F extends redis.RedisFunctions = NoExtras,
+  S extends redis.RedisScripts = NoExtras,
+  RESP extends redis.RespVersions = 3,
+  TYPE_MAPPING extends redis.TypeMapping = NoExtras,
 >(
   manager: TokenManager,
   options: CreateClientOptions<M, F, S, RESP, TYPE_MAPPING> = {},
-): RedisClientType<M, F, S, RESP, TYPE_MAPPING> {
-  const { allowInsecureTransport = false, ...clientOptions } = options;
-  assertNoCredentials(clientOptions, "options");
-  if (!allowInsecureTransport && !usesTls(clientOptions)) {
-    throw new InsecureTransportError(describeOptions(clientOptions));
-  }
-  const provider = managedProvider(manager, allowInsecureTransport);
-  const client = redis.createClient({
-    ...clientOptions,
-    credentialsProvider: provider,
-    socket: withReconnectStrategy(clientOptions.socket, provider),
-  } as RedisClientOptions<M, F, S, RESP, TYPE_MAPPING>);
+): redis.RedisClientType<M, F, S, RESP, TYPE_MAPPING> {
+  const { provider, nodeOptions } = withProvider(manager, options, "options", describeOptions);
+  const client = redis.createClient(
+    nodeOptions as redis.RedisClientOptions<M, F, S, RESP, TYPE_MAPPING>,
+  );
   rememberClientClass(client);
-  provider.errorTarget = client as unknown as ErrorTarget;
-  provider.errorsOnConnection = true;
-  gateHandWrittenTransactions(client, provider);
-  rejectConnectWithTypedErrors(client, provider);
-  return client;
+  // A MULTI sent by hand: the server queues what follows until EXEC/DISCARD, AUTH included.
+  // (`client.multi()...exec()` is written as one chain and needs no gate.)
+  watchTransactionCommands(
+    client,
+    (connection, command, reply) => {
+      const session = provider.connectionOf(connection)?.session;
+      if (command !== "MULTI") return session?.transactionEnded();
+      if (session?.transactionStarted()) reply.catch(() => session.transactionEnded());
+    },
+    (copy) => rememberBinding(copy, provider),
+  );
+  return bound(client, provider, true);
 }
 
 /**
@@ -107,35 +62,20 @@ export function createClient<
  * credentials reach the pool's `error` event.
  */
 export function createClientPool<
-  M extends RedisModules = NoExtras,
-  F extends RedisFunctions = NoExtras,
-  S extends RedisScripts = NoExtras,
-  RESP extends RespVersions = 3,
-  TYPE_MAPPING extends TypeMapping = NoExtras,
+  M extends redis.RedisModules = NoExtras,
+  F extends redis.RedisFunctions = NoExtras,
+  S extends redis.RedisScripts = NoExtras,
+  RESP extends redis.RespVersions = 3,
+  TYPE_MAPPING extends redis.TypeMapping = NoExtras,
 >(
   manager: TokenManager,
   options: Omit<CreateClientOptions<M, F, S, RESP, TYPE_MAPPING>, "clientSideCache"> = {},
-  poolOptions?: Partial<RedisPoolOptions>,
-): RedisClientPoolType<M, F, S, RESP, TYPE_MAPPING> {
-  const { allowInsecureTransport = false, ...clientOptions } = options;
-  assertNoCredentials(clientOptions, "options");
-  if (!allowInsecureTransport && !usesTls(clientOptions)) {
-    throw new InsecureTransportError(describeOptions(clientOptions));
-  }
-  const provider = managedProvider(manager, allowInsecureTransport);
-  const pool = redis.createClientPool(
-    {
-      ...clientOptions,
-      credentialsProvider: provider,
-      socket: withReconnectStrategy(clientOptions.socket, provider),
-    } as Omit<RedisClientOptions<M, F, S, RESP, TYPE_MAPPING>, "clientSideCache">,
-    poolOptions,
-  );
+  poolOptions?: Partial<redis.RedisPoolOptions>,
+): redis.RedisClientPoolType<M, F, S, RESP, TYPE_MAPPING> {
+  const { provider, nodeOptions } = withProvider(manager, options, "options", describeOptions);
+  type Options = Omit<redis.RedisClientOptions<M, F, S, RESP, TYPE_MAPPING>, "clientSideCache">;
   // Pool members forward their `error` events to the pool.
-  provider.errorTarget = pool as unknown as ErrorTarget;
-  provider.errorsOnConnection = true;
-  rejectConnectWithTypedErrors(pool, provider);
-  return pool;
+  return bound(redis.createClientPool(nodeOptions as Options, poolOptions), provider, true);
 }
 
 /**
@@ -144,36 +84,29 @@ export function createClientPool<
  * `defaults.credentialsProvider`. Refused credentials reach the cluster's `error` event.
  */
 export function createCluster<
-  M extends RedisModules = NoExtras,
-  F extends RedisFunctions = NoExtras,
-  S extends RedisScripts = NoExtras,
-  RESP extends RespVersions = 3,
-  TYPE_MAPPING extends TypeMapping = NoExtras,
+  M extends redis.RedisModules = NoExtras,
+  F extends redis.RedisFunctions = NoExtras,
+  S extends redis.RedisScripts = NoExtras,
+  RESP extends redis.RespVersions = 3,
+  TYPE_MAPPING extends redis.TypeMapping = NoExtras,
 >(
   manager: TokenManager,
   options: CreateClusterOptions<M, F, S, RESP, TYPE_MAPPING>,
-): RedisClusterType<M, F, S, RESP, TYPE_MAPPING> {
+): redis.RedisClusterType<M, F, S, RESP, TYPE_MAPPING> {
   if (typeof options !== "object" || options === null || !Array.isArray(options.rootNodes)) {
     throw new InvalidOptionsError("options.rootNodes", "must list at least one cluster node.");
   }
-  const { allowInsecureTransport = false, ...clusterOptions } = options;
-  const defaults = clusterOptions.defaults ?? {};
-  assertNoCredentials(defaults, "options.defaults");
+  const { allowInsecureTransport, ...clusterOptions } = options;
   clusterOptions.rootNodes.forEach((node, index) => {
     assertNoCredentials(node, `options.rootNodes[${index}]`);
   });
-  const provider = managedProvider(manager, allowInsecureTransport);
+  const defaults = { ...clusterOptions.defaults, allowInsecureTransport };
+  const { provider, nodeOptions } = withProvider(manager, defaults, "options.defaults");
   const cluster = redis.createCluster({
     ...clusterOptions,
-    defaults: {
-      ...defaults,
-      credentialsProvider: provider,
-      socket: withReconnectStrategy(defaults.socket, provider),
-    },
-  } as RedisClusterOptions<M, F, S, RESP, TYPE_MAPPING>);
-  provider.errorTarget = cluster as unknown as ErrorTarget;
-  rejectConnectWithTypedErrors(cluster, provider);
-  return cluster;
+    defaults: nodeOptions,
+  } as redis.RedisClusterOptions<M, F, S, RESP, TYPE_MAPPING>);
+  return bound(cluster, provider, false);
 }
 
 /**
@@ -183,76 +116,99 @@ export function createCluster<
  * credentials reach the sentinel's `error` event.
  */
 export function createSentinel<
-  M extends RedisModules = NoExtras,
-  F extends RedisFunctions = NoExtras,
-  S extends RedisScripts = NoExtras,
-  RESP extends RespVersions = 3,
-  TYPE_MAPPING extends TypeMapping = NoExtras,
+  M extends redis.RedisModules = NoExtras,
+  F extends redis.RedisFunctions = NoExtras,
+  S extends redis.RedisScripts = NoExtras,
+  RESP extends redis.RespVersions = 3,
+  TYPE_MAPPING extends redis.TypeMapping = NoExtras,
 >(
   manager: TokenManager,
   options: CreateSentinelOptions<M, F, S, RESP, TYPE_MAPPING>,
-): RedisSentinelType<M, F, S, RESP, TYPE_MAPPING> {
+): redis.RedisSentinelType<M, F, S, RESP, TYPE_MAPPING> {
   if (typeof options !== "object" || options === null || typeof options.name !== "string") {
     throw new InvalidOptionsError(
       "options.name",
       "must be the name of the master sentinel monitors.",
     );
   }
-  const { allowInsecureTransport = false, ...sentinelOptions } = options;
-  const nodeOptions = sentinelOptions.nodeClientOptions ?? {};
-  assertNoCredentials(nodeOptions, "options.nodeClientOptions");
+  const { allowInsecureTransport, ...sentinelOptions } = options;
+  const nodeClientOptions = { ...sentinelOptions.nodeClientOptions, allowInsecureTransport };
   // Refused here, like createClient does: node-redis's sentinel would retry the connect 16 times.
-  if (!allowInsecureTransport && !usesTls(nodeOptions)) {
-    throw new InsecureTransportError(`the nodes of sentinel master "${options.name}"`);
-  }
-  const provider = managedProvider(manager, allowInsecureTransport);
+  const { provider, nodeOptions } = withProvider(
+    manager,
+    nodeClientOptions,
+    "options.nodeClientOptions",
+    () => `the nodes of sentinel master "${options.name}"`,
+  );
   const sentinel = redis.createSentinel({
     ...sentinelOptions,
-    nodeClientOptions: {
-      ...nodeOptions,
-      credentialsProvider: provider,
-      socket: withReconnectStrategy(nodeOptions.socket, provider),
-    },
-  } as RedisSentinelOptions<M, F, S, RESP, TYPE_MAPPING>);
-  provider.errorTarget = sentinel as unknown as ErrorTarget;
-  rejectConnectWithTypedErrors(sentinel, provider);
-  fetchBeforeConnect(sentinel, manager);
-  return sentinel;
+    nodeClientOptions: nodeOptions,
+  } as redis.RedisSentinelOptions<M, F, S, RESP, TYPE_MAPPING>);
+  // node-redis's sentinel retries a failed connect 16 times, a second apart, before `connect()`
+  // rejects: a first fetch that fails would keep the caller waiting that long.
+  return bound(sentinel, provider, false, () => manager.getCredentials());
 }
 
 /**
- * node-redis's sentinel retries a failed connect 16 times, a second apart, before `connect()`
- * rejects: a first fetch that fails would keep the caller waiting that long. Fetch first, fail at once.
+ * Checks a factory's node options (no credentials in them; TLS unless allowed, where the
+ * factory knows the transport up front) and returns them with a provider for `manager` and the
+ * reconnect strategy that goes with it.
  */
-function fetchBeforeConnect(client: object, manager: TokenManager): void {
-  const target = client as { connect: (...args: unknown[]) => Promise<unknown> };
-  const connect = target.connect;
-  target.connect = async function connectAfterFetch(this: unknown, ...args) {
-    await manager.getCredentials();
-    return connect.apply(this, args);
-  };
+function withProvider(
+  manager: TokenManager,
+  options: { allowInsecureTransport?: boolean | undefined; socket?: unknown; url?: string },
+  name: string,
+  describeTarget?: (options: { url?: string; socket?: unknown }) => string,
+) {
+  const { allowInsecureTransport = false, ...nodeOptions } = options;
+  assertNoCredentials(nodeOptions, name);
+  if (describeTarget && !allowInsecureTransport && !usesTls(nodeOptions)) {
+    throw new InsecureTransportError(describeTarget(nodeOptions));
+  }
+  const provider = new NodeRedisProvider(manager, { allowInsecureTransport });
+  const socket = withReconnectStrategy(nodeOptions.socket, provider);
+  return { provider, nodeOptions: { ...nodeOptions, credentialsProvider: provider, socket } };
 }
 
-function managedProvider(
-  manager: TokenManager,
-  allowInsecureTransport: boolean,
-): ManagedCredentialsProvider {
-  return credentialsProvider(manager, { allowInsecureTransport }) as ManagedCredentialsProvider;
+/**
+ * Routes the provider's errors to what the factory returns (or, `onConnection`, to the
+ * connection they happen on: clients and pool members forward them), makes `connect()` reject
+ * with the typed error, and remembers the binding for `bindingOf`.
+ */
+function bound<C extends object>(
+  client: C,
+  provider: NodeRedisProvider,
+  onConnection: boolean,
+  beforeConnect?: () => Promise<unknown>,
+): C {
+  provider.errorTarget = client as unknown as ErrorTarget;
+  provider.errorsOnConnection = onConnection;
+  const target = client as { connect: (...args: unknown[]) => Promise<unknown> };
+  const connect = target.connect;
+  target.connect = async function connectWithTypedErrors(this: unknown, ...args) {
+    try {
+      await beforeConnect?.();
+      return await connect.apply(this, args);
+    } catch (error) {
+      throw provider.connectError(error);
+    }
+  };
+  rememberBinding(client, provider);
+  return client;
 }
 
 type ReconnectStrategy =
   | false
   | number
   | ((retries: number, cause: Error) => false | Error | number);
-type SocketOptions = { reconnectStrategy?: ReconnectStrategy; [option: string]: unknown };
 
 /**
  * The caller's reconnect strategy, except where credentials decide: stop when the first fetch
  * failed (the connect rejects with the typed error instead of retrying forever); retry at once
  * after a refused handshake (the connection paces it: forced refresh, then backoff).
  */
-function withReconnectStrategy(socket: unknown, provider: ManagedCredentialsProvider): any {
-  const options = (socket ?? {}) as SocketOptions;
+function withReconnectStrategy(socket: unknown, provider: NodeRedisProvider): any {
+  const options = (socket ?? {}) as { reconnectStrategy?: ReconnectStrategy };
   const original = options.reconnectStrategy;
   const reconnectStrategy = (retries: number, cause: Error): false | Error | number => {
     if (isFatal(cause)) return cause;
@@ -268,65 +224,10 @@ function withReconnectStrategy(socket: unknown, provider: ManagedCredentialsProv
   return { ...options, reconnectStrategy };
 }
 
-/** node-redis's default: no reconnect after a socket timeout, else 50 ms doubling to 2 s, plus up to 200 ms of jitter. */
-function defaultReconnectDelay(retries: number, cause: Error): false | number {
-  if (isSocketTimeout(cause)) return false;
-  return Math.min(2 ** retries * 50, 2_000) + Math.floor(Math.random() * 200);
-}
-
-/** `connect()` rejects with the adapter's typed error rather than node-redis's wrapper of it. */
-function rejectConnectWithTypedErrors(client: object, provider: ManagedCredentialsProvider): void {
-  const target = client as { connect: (...args: unknown[]) => Promise<unknown> };
-  const connect = target.connect;
-  target.connect = function connectWithTypedErrors(this: unknown, ...args) {
-    return connect.apply(this, args).catch((error: unknown) => {
-      throw provider.connectError(error);
-    });
-  };
-}
-
-/**
- * A `MULTI` sent by hand is followed by commands the server queues until EXEC or DISCARD; an
- * AUTH among them would run inside the transaction, so the connection holds it until then.
- * (`client.multi()...exec()` is written as one chain and needs no gate.)
- */
-function gateHandWrittenTransactions(client: object, provider: ManagedCredentialsProvider): void {
-  // On the instance, not the proxy createClient returns: views such as withCommandOptions() and
-  // withTypeMapping() are other proxies of the same instance.
-  const instance = ((client as { _self?: object })._self ?? client) as {
-    sendCommand: (args: unknown, ...rest: unknown[]) => Promise<unknown>;
-    duplicate: (...args: unknown[]) => object;
-  };
-  const sendCommand = instance.sendCommand;
-  const duplicate = instance.duplicate;
-  instance.sendCommand = function sendCommandGated(args, ...rest) {
-    const reply = sendCommand.call(this, args, ...rest);
-    const name = Array.isArray(args) ? args[0] : undefined;
-    if (typeof name === "string" && transactionCommand.test(name)) {
-      const connection = provider.connectionOf(instance);
-      if (name.toUpperCase() === "MULTI") connection?.beginTransaction(reply);
-      else connection?.endTransaction();
-    }
-    return reply;
-  };
-  instance.duplicate = function duplicateGated(...args) {
-    const copy = duplicate.apply(this, args);
-    gateHandWrittenTransactions(copy, provider);
-    return copy;
-  };
-}
-
-const transactionCommand = /^(multi|exec|discard)$/i;
-
 /** The adapter supplies credentials: ones in the options would be ignored or, in a URL, win. */
 function assertNoCredentials(options: object, name: string): void {
-  const { credentialsProvider, username, password, url } = options as Record<string, unknown>;
-  if (credentialsProvider !== undefined || username !== undefined || password !== undefined) {
-    throw new InvalidOptionsError(
-      name,
-      "must not set credentialsProvider, username or password: the token manager supplies credentials.",
-    );
-  }
+  assertNoCredentialOptions(options, name, ["credentialsProvider", "username", "password"]);
+  const { url } = options as { url?: unknown };
   if (typeof url === "string" && /^[a-z]+:\/\/[^/]*@/i.test(url)) {
     throw new InvalidOptionsError(
       `${name}.url`,

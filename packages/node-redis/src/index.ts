@@ -1,16 +1,18 @@
+export type { CredentialsBinding, CredentialsBindingStatus } from "@redis-credentials/core";
+export { bindingOf } from "./binding-of";
 export {
-  type AdapterOptions,
-  type CreateClientOptions,
-  type CreateClusterOptions,
-  type CreateSentinelOptions,
   createClient,
   createClientPool,
   createCluster,
   createSentinel,
 } from "./create-client";
-export {
-  type CredentialsProviderOptions,
-  type CredentialsProviderStatus,
-  credentialsProvider,
-  type TokenCredentialsProvider,
-} from "./credentials-provider";
+export { credentialsProvider } from "./credentials-provider";
+export type { CredentialsProviderOptions } from "./credentials-provider-options";
+export type { CredentialsProviderStatus } from "./credentials-provider-status";
+export type {
+  AdapterOptions,
+  CreateClientOptions,
+  CreateClusterOptions,
+  CreateSentinelOptions,
+} from "./factory-options";
+export type { TokenCredentialsProvider } from "./token-credentials-provider";

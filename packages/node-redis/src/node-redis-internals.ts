@@ -203,3 +203,75 @@ export function isSocketClosed(error: unknown): boolean {
 export function isSocketTimeout(error: unknown): boolean {
   return error instanceof redis.SocketTimeoutError;
 }
+
+/** node-redis's default reconnect delay: none after a socket timeout, else 50 ms doubling to 2 s, plus up to 200 ms of jitter. */
+export function defaultReconnectDelay(retries: number, cause: Error): false | number {
+  if (isSocketTimeout(cause)) return false;
+  return Math.min(2 ** retries * 50, 2_000) + Math.floor(Math.random() * 200);
+}
+
+/**
+ * What stopped a `connect()`: node-redis wraps the error that stopped the reconnect strategy in
+ * `ReconnectStrategyError` (`originalError`), and a cluster says only that no root node was
+ * available.
+ */
+export function connectFailure(error: unknown): { cause?: unknown; noRootNode: boolean } {
+  const cause = (error as { originalError?: unknown } | undefined)?.originalError;
+  const noRootNode =
+    error instanceof Error && error.message === "All the root nodes are unavailable";
+  return cause === undefined ? { noRootNode } : { cause, noRootNode };
+}
+
+export type TransactionCommand = "MULTI" | "EXEC" | "DISCARD";
+
+/**
+ * Calls `onCommand` for every MULTI, EXEC and DISCARD sent by hand (`sendCommand(['MULTI'])`) on
+ * `client` and its `duplicate()` copies, with the connection it goes to and its reply. Patched
+ * on the instance, not the proxy `createClient` returns: views such as `withCommandOptions()` and
+ * `withTypeMapping()` are other proxies of the same instance (`_self`).
+ */
+export function watchTransactionCommands(
+  client: object,
+  onCommand: (connection: object, command: TransactionCommand, reply: Promise<unknown>) => void,
+  onDuplicate: (copy: object) => void,
+): void {
+  const instance = ((client as { _self?: object })._self ?? client) as {
+    sendCommand: (args: unknown, ...rest: unknown[]) => Promise<unknown>;
+    duplicate: (...args: unknown[]) => object;
+  };
+  const { sendCommand, duplicate } = instance;
+  instance.sendCommand = function sendCommandWatched(args, ...rest) {
+    const reply = sendCommand.call(this, args, ...rest);
+    const name = Array.isArray(args) && typeof args[0] === "string" ? args[0].toUpperCase() : "";
+    if (name === "MULTI" || name === "EXEC" || name === "DISCARD") onCommand(instance, name, reply);
+    return reply;
+  };
+  instance.duplicate = function duplicateWatched(...args) {
+    const copy = duplicate.apply(this, args);
+    watchTransactionCommands(copy, onCommand, onDuplicate);
+    onDuplicate(copy);
+    return copy;
+  };
+}
+
+/** Clients already listened to, per set of handlers' owner: once each, for the client's life. */
+const listened = new WeakMap<object, WeakSet<NodeRedisConnection>>();
+
+/**
+ * Adds `handlers` to `client`'s events once (per `handlers` owner), never to be removed: removing
+ * a listener from a node-redis client can drop the user's own listeners. node-redis clients are
+ * proxies created with `Object.create(instance)`; a listener added through the proxy counts on
+ * the proxy, and Node's EventEmitter resets the instance's listener table when the instance's own
+ * count drops to zero.
+ */
+export function listenForLife(
+  client: NodeRedisConnection,
+  handlers: Record<string, () => void>,
+  owner: object,
+): void {
+  const clients = listened.get(owner) ?? new WeakSet<NodeRedisConnection>();
+  listened.set(owner, clients);
+  if (clients.has(client)) return;
+  clients.add(client);
+  for (const [event, handler] of Object.entries(handlers)) client.on(event, handler);
+}

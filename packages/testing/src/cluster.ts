@@ -22,15 +22,7 @@ import {
 } from "./cluster-topology";
 import { NodeSet } from "./node-set";
 import { ProxyStats } from "./token-proxy";
-import type { TokenRedis, TokenRedisOptions } from "./token-redis";
-
-/** The shape of the cluster: `masters` shards, each with `replicasPerMaster` replicas. */
-export interface ClusterOptions {
-  /** Shards; the 16384 slots are split evenly between them, in order. */
-  masters: number;
-  /** @default 0 */
-  replicasPerMaster?: number;
-}
+import type { ClusterOptions, TokenRedis, TokenRedisOptions } from "./token-redis-types";
 
 /**
  * A Redis Cluster of token-enforcing nodes. `nodes` lists the masters first (node `i` starts as

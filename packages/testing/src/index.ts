@@ -16,7 +16,7 @@ export {
   createCertificateAuthority,
   createClientCertificate,
 } from "./certificates";
-export { ClusterError, type ClusterOptions, type TokenCluster } from "./cluster";
+export { ClusterError, type TokenCluster } from "./cluster";
 export {
   createFakeClock,
   DEFAULT_FAKE_CLOCK_START,
@@ -37,7 +37,7 @@ export {
   startIdentityEmulator,
 } from "./identity-emulator";
 export { RedisServerNotFoundError, RedisServerStartError } from "./redis-process";
-export { SentinelError, type SentinelOptions, type TokenSentinel } from "./sentinel";
+export { SentinelError, type TokenSentinel } from "./sentinel";
 export {
   type DelayStep,
   type EmulatorClientOptions,
@@ -69,4 +69,10 @@ export type {
   TokenRedisStats,
   TokenVerifier,
 } from "./token-proxy";
-export { startTokenRedis, type TokenRedis, type TokenRedisOptions } from "./token-redis";
+export { startTokenRedis } from "./token-redis";
+export type {
+  ClusterOptions,
+  SentinelOptions,
+  TokenRedis,
+  TokenRedisOptions,
+} from "./token-redis-types";

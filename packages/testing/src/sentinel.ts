@@ -15,15 +15,7 @@ import { NodeSet, type ProxiedNode } from "./node-set";
 import { type RedisProcess, startRedisServer } from "./redis-process";
 import type { RespValue } from "./resp";
 import { ProxyStats } from "./token-proxy";
-import type { TokenRedis, TokenRedisOptions } from "./token-redis";
-
-/** The shape of a sentinel-managed Redis: one master, `replicas` replicas, one sentinel. */
-export interface SentinelOptions {
-  /** @default 1 */
-  replicas?: number;
-  /** The name sentinel monitors the master under. @default "mymaster" */
-  masterName?: string;
-}
+import type { SentinelOptions, TokenRedis, TokenRedisOptions } from "./token-redis-types";
 
 /**
  * A master and its replicas, each behind a token-enforcing proxy, monitored by one redis-sentinel.

@@ -1,53 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { InvalidOptionsError } from "@redis-credentials/core";
 import { createCertificateAuthority } from "./certificates";
-import { type ClusterOptions, startTokenCluster, type TokenCluster } from "./cluster";
+import { startTokenCluster, type TokenCluster } from "./cluster";
 import { type RedisProcess, startRedisServer } from "./redis-process";
-import { type SentinelOptions, startTokenSentinel, type TokenSentinel } from "./sentinel";
-import {
-  type ConnectionFilter,
-  type ConnectionStats,
-  createTokenProxy,
-  ProxyStats,
-  type TokenProxy,
-  type TokenRedisStats,
-  type TokenVerifier,
-} from "./token-proxy";
+import { startTokenSentinel, type TokenSentinel } from "./sentinel";
+import { createTokenProxy, ProxyStats, type TokenProxy, type TokenVerifier } from "./token-proxy";
+import type {
+  ClusterOptions,
+  SentinelOptions,
+  TokenRedis,
+  TokenRedisOptions,
+} from "./token-redis-types";
 
-export interface TokenRedisOptions {
-  /** Verifies the tokens clients AUTH with: the identity emulator (or a TokenIssuer). */
-  identity: TokenVerifier;
-  /** Clients connect over TLS, trusting `ca` (Entra ID authentication is TLS-only on Azure). @default true */
-  tls?: boolean;
-  /** Run a Redis Cluster instead of one server. @default a single server */
-  cluster?: ClusterOptions;
-  /** Run a master with replicas, monitored by redis-sentinel. @default a single server */
-  sentinel?: SentinelOptions;
-}
-
-/** A redis-server (or a cluster of them) that enforces token authentication as Azure does. */
-export interface TokenRedis extends AsyncDisposable {
-  /** Where clients connect: the server, or a seed node of the cluster. */
-  readonly host: string;
-  readonly port: number;
-  /** Every node clients can reach (one for a single server). */
-  readonly nodes: { host: string; port: number }[];
-  /** PEM of the CA that signed the server certificate; undefined without TLS. */
-  readonly ca: string | undefined;
-  /** Counters: AUTHs, rejections by reason, closes at expiry, live connections. */
-  stats(): TokenRedisStats;
-  /** The live client connections. */
-  connections(): ConnectionStats[];
-  /** Closes the matching client connections (all without a filter); returns how many. */
-  killConnections(filter?: ConnectionFilter): number;
-  /** Kills a node's redis-server and starts it again on the same port; its clients are disconnected. */
-  restartNode(index?: number): Promise<void>;
-  /** Freezes a node (SIGSTOP): commands hang until resumeNode, or for `ms` when given. */
-  pauseNode(index?: number, ms?: number): void;
-  resumeNode(index?: number): void;
-  /** Stops every server and proxy; leaves no process or temporary directory behind. Idempotent. */
-  stop(): Promise<void>;
-}
+export type { TokenRedis, TokenRedisOptions } from "./token-redis-types";
 
 /**
  * Starts a token-enforcing Redis on a random loopback port (a cluster with `cluster`, a

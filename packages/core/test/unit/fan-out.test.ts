@@ -306,3 +306,45 @@ test("credentials that replace expired ones reach every subscriber at once", asy
   for (const log of heard) expect(log).toEqual([{ password: "token-2", at: arrived.of(2) }]);
   await manager.dispose();
 });
+
+test("new credentials that live shorter than the spread reach every subscriber before they expire", async () => {
+  // A one-hour token is replaced, by a forced refresh, with one that lives 2 s: the spread
+  // (5 s by default) is bound by half the new token's life too, so no subscriber is handed
+  // credentials that have already expired.
+  const clock = new FakeClock();
+  let n = 0;
+  const source = {
+    name: "short-after-long",
+    fetch: async () => {
+      n += 1;
+      return {
+        username: "user",
+        password: `token-${n}`,
+        expiresAt: clock.now() + (n === 1 ? HOUR : 2_000),
+      };
+    },
+  };
+  // No margin before expiry: the 2 s token's own refresh comes after its fan-out (≥ 1.3 s).
+  const manager = createTokenManager(source, {
+    clock,
+    minRefreshIntervalMs: 1,
+    refreshBeforeExpiryMs: 0,
+  });
+  const received: { at: number; expiresAt: number }[] = [];
+  for (let i = 0; i < 50; i++) {
+    manager.subscribe((credentials) => {
+      if (credentials.password !== "token-2") return; // the 2 s token's own refresh follows
+      received.push({ at: clock.now(), expiresAt: credentials.expiresAt });
+    });
+  }
+  await manager.getCredentials();
+  const spreadStart = clock.now();
+  await manager.refresh();
+  await clock.advance(1_200);
+  expect(received).toHaveLength(50);
+  for (const { at, expiresAt } of received) {
+    expect(at).toBeLessThan(expiresAt);
+    expect(at - spreadStart).toBeLessThanOrEqual(1_000);
+  }
+  await manager.dispose();
+});

@@ -49,8 +49,11 @@ test("1,000 managers started at the same instant spread their first refresh acro
   // The spread covers the window, from near its start to near its end.
   expect(Math.min(...refreshes) - WINDOW_START).toBeLessThan(0.05 * WINDOW);
   expect(WINDOW_END - Math.max(...refreshes)).toBeLessThan(0.05 * WINDOW);
-  // And no two managers share an instant (a fleet in step would).
-  expect(new Set(refreshes).size).toBe(refreshes.length);
+  // And no instant is shared by more than a few managers (a fleet in step would share one);
+  // times are whole milliseconds, so a few chance collisions are expected.
+  const perInstant = new Map<number, number>();
+  for (const t of refreshes) perInstant.set(t, (perInstant.get(t) ?? 0) + 1);
+  expect(Math.max(...perInstant.values())).toBeLessThanOrEqual(3);
 
   await Promise.all(fleet.map(({ manager }) => manager.dispose()));
 });

@@ -140,3 +140,34 @@ ${scenario}
   },
   EXIT_LIMIT_MS + 5_000,
 );
+
+test(
+  "a script whose only pending work is awaiting getCredentials() waits for it, then exits",
+  async () => {
+    // The source answers through an unref'd timer, as a source can whose I/O holds nothing
+    // open: only the awaiting caller keeps the process alive (without the manager's hold, Node
+    // exits with code 13, "unsettled top-level await").
+    const file = path.join(workDir, "await.mjs");
+    writeFileSync(
+      file,
+      `import { createTokenManager } from ${JSON.stringify(pathToFileURL(distEsm).href)};
+const source = {
+  name: "slow",
+  fetch: () => new Promise((resolve) => {
+    setTimeout(() => resolve({ username: "user", password: "late-token", expiresAt: Date.now() + 3_600_000 }), 500).unref();
+  }),
+};
+const manager = createTokenManager(source);
+const credentials = await manager.getCredentials();
+process.stdout.write(JSON.stringify({ password: credentials.password }));
+`,
+    );
+    const exit = await runToExit(file);
+    expect(exit.stderr).toBe("");
+    expect(exit.code).toBe(0);
+    expect(JSON.parse(exit.stdout)).toEqual({ password: "late-token" });
+    // Nothing is held once the caller has its credentials: the process ends at once.
+    expect(exit.elapsedMs).toBeLessThan(EXIT_LIMIT_MS);
+  },
+  EXIT_LIMIT_MS + 5_000,
+);

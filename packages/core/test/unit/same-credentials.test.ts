@@ -175,3 +175,76 @@ describe("a fetch that returns the credentials already held", () => {
     await manager.dispose();
   });
 });
+
+describe("credentials that never expire", () => {
+  test("leave no timer after a forced refresh that returns them again", async () => {
+    const clock = new FakeClock();
+    const source = scriptedSource(clock, () => ({
+      username: "default",
+      password: "access-key",
+      expiresAt: Number.POSITIVE_INFINITY,
+    }));
+    const manager = createTokenManager(source, { clock });
+    await manager.getCredentials();
+    expect(clock.pending).toBe(0);
+    await manager.refresh();
+    expect(manager.status().nextRefreshAt).toBeUndefined();
+    expect(clock.pending).toBe(0);
+    await clock.advance(HOUR);
+    expect(source.calls).toHaveLength(2);
+    await manager.dispose();
+  });
+});
+
+describe("what the backoff counts and what clears lastError", () => {
+  test("a permanent failure is not counted; unchanged credentials count; an extension resets the count", async () => {
+    jest.spyOn(Math, "random").mockReturnValue(1 - 2 ** -40);
+    const clock = new FakeClock();
+    const expiresAt = clock.now() + HOUR;
+    // 1: A. 2-3: A unchanged (count 0, 1). 4: A with a later expiry (count resets).
+    const source = scriptedSource(clock, (call) => ({
+      username: "app-user",
+      password: "token-A",
+      expiresAt: call.n >= 4 ? expiresAt + HOUR : expiresAt,
+    }));
+    const manager = createTokenManager(source, { clock });
+    const attempts: number[] = [];
+    const diagnostics =
+      require("node:diagnostics_channel") as typeof import("node:diagnostics_channel");
+    const onFetch = (message: unknown) => attempts.push((message as { attempt: number }).attempt);
+    diagnostics.subscribe("redis-credentials:fetch", onFetch);
+    try {
+      await manager.getCredentials();
+      await clock.advanceTo(manager.status().nextRefreshAt!); // 2: unchanged → retry n = 0
+      await clock.advanceTo(manager.status().nextRefreshAt!); // 3: unchanged → retry n = 1
+      await clock.advanceTo(manager.status().nextRefreshAt!); // 4: extended → count reset
+      expect(source.calls).toHaveLength(4);
+      expect(attempts).toEqual([0, 0, 1, 2]);
+      expect(manager.status().expiresAt).toBe(expiresAt + HOUR);
+      // The next attempt starts from n = 0 again.
+      await clock.advanceTo(manager.status().nextRefreshAt!);
+      expect(attempts[4]).toBe(0);
+    } finally {
+      diagnostics.unsubscribe("redis-credentials:fetch", onFetch);
+    }
+    await manager.dispose();
+  });
+
+  test("lastError is cleared by the next attempt that succeeds, unchanged credentials included", async () => {
+    const clock = new FakeClock();
+    let fail = false;
+    const source = scriptedSource(clock, () => {
+      if (fail) throw new Error("identity provider unavailable");
+      return { username: "app-user", password: "cached", expiresAt: clock.now() + HOUR };
+    });
+    const manager = createTokenManager(source, { clock, minRefreshIntervalMs: 1 });
+    await manager.getCredentials();
+    fail = true;
+    await manager.refresh().catch(() => {});
+    expect(manager.status().lastError?.message).toMatch(/identity provider unavailable/);
+    fail = false;
+    await clock.advanceTo(manager.status().nextRefreshAt!); // same password again
+    expect(manager.status().lastError).toBeUndefined();
+    await manager.dispose();
+  });
+});

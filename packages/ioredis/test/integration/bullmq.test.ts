@@ -101,7 +101,7 @@ async function processAcrossRotations(run: Run) {
     manager.on("refreshed", onRefreshed);
     // The queue's connection, the worker's, and the two the worker duplicated from it.
     const connectionsBefore = new Map(
-      connectionsOf(fixture, run.user).map((connection) => [connection.id, connection]),
+      connectionsOf(fixture.server, run.user).map((connection) => [connection.id, connection]),
     );
 
     const started = Date.now();
@@ -125,7 +125,7 @@ async function processAcrossRotations(run: Run) {
     const last = await queue.add("double", { n: expected.size });
     expected.set(last.id!, expected.size);
     await untilCompleted(expected.size);
-    const connectionsAfter = connectionsOf(fixture, run.user);
+    const connectionsAfter = connectionsOf(fixture.server, run.user);
     const ours = new Set(
       [run.queueConnection, run.workerConnection]
         .flatMap((client) =>

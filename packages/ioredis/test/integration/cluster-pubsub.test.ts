@@ -110,7 +110,7 @@ async function publishAcrossRotations(options: {
   const onRefreshed = () => rotatedAt.push(Date.now());
   subscriber.manager.on("refreshed", onRefreshed);
   const connectionsBefore = new Map(
-    connectionsOf(fixture, subscriber.user).map((connection) => [connection.id, connection]),
+    connectionsOf(fixture.server, subscriber.user).map((connection) => [connection.id, connection]),
   );
 
   await rotations(subscriber.manager, counted);
@@ -142,7 +142,7 @@ async function publishAcrossRotations(options: {
   );
   expect(channelsHeardLast).toEqual(channels);
 
-  const connectionsAfter = connectionsOf(fixture, subscriber.user);
+  const connectionsAfter = connectionsOf(fixture.server, subscriber.user);
   if (resp3Available) {
     // RESP3: re-AUTH in place. Every connection lived through every rotation (counted)...
     for (const connection of connectionsAfter) {
@@ -198,7 +198,7 @@ describe("cluster pub/sub across rotations", () => {
     // One shard channel in each shard's slot range.
     const channels = keysInEveryShard("shard-news", SHARDS, 1).flat();
     for (const channel of channels) await subscriberCluster.ssubscribe(channel);
-    expect(connectionsOf(fixture, subscriber.user).length).toBeGreaterThanOrEqual(SHARDS);
+    expect(connectionsOf(fixture.server, subscriber.user).length).toBeGreaterThanOrEqual(SHARDS);
     await publishAcrossRotations({
       label: "cluster.ssubscribe",
       subscriber,

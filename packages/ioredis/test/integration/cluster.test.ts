@@ -169,7 +169,7 @@ describe("a cluster bound with createCluster", () => {
     for (const { reauths } of survivors) expect(reauths).toBeGreaterThanOrEqual(4);
     // Every connection of this user on the server holds a token that is still valid.
     const now = Date.now();
-    for (const connection of connectionsOf(fixture, user)) {
+    for (const connection of connectionsOf(fixture.server, user)) {
       expect(connection.expiresAt).toBeGreaterThan(now);
     }
     expectNoConnectionClosedAtExpiry();
@@ -185,7 +185,9 @@ describe("a cluster bound with createCluster", () => {
     // has expired, so a node connection made from stale options would be refused.
     await afterRotations(manager, 2);
 
-    const originals = new Set(connectionsOf(fixture, user).map((connection) => connection.id));
+    const originals = new Set(
+      connectionsOf(fixture.server, user).map((connection) => connection.id),
+    );
     expect(fixture.server.killConnections({ user })).toBeGreaterThanOrEqual(SHARDS);
     // The cluster finds its nodes again (a slot refresh makes new node connections).
     await afterRotations(manager, 1);

@@ -7,7 +7,7 @@ import {
   staticCredentials,
 } from "@redis-credentials/core";
 import { Cluster, Redis } from "ioredis";
-import { bindCredentials, createCluster, createRedis } from "../../src";
+import { bindCredentials, bindingOf, createCluster, createRedis } from "../../src";
 
 // Bad input is refused before any connection is attempted: these clients never connect.
 const manager = () => createTokenManager(staticCredentials({ username: "app", password: "pw" }));
@@ -123,4 +123,66 @@ test("duplicate() of a bound client is bound: it cannot be bound again", async (
   const copy = client.duplicate();
   expect(copy.options.password).toBe("pw");
   expect(() => bindCredentials(copy, held)).toThrow(InvalidOptionsError);
+});
+
+describe("createRedis and createCluster refuse bad input up front, naming the option", () => {
+  const refusal = async (attempt: () => Promise<unknown>) =>
+    attempt().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+
+  test.each([
+    ["no manager", undefined],
+    ["a plain object", {}],
+    ["a string", "manager"],
+  ])("%s as manager: InvalidOptionsError for `manager`", async (_label, bad) => {
+    for (const attempt of [
+      () => createRedis(bad as never, { tls: {} }),
+      () => createCluster(bad as never, [{ host: "localhost", port: 1 }]),
+    ]) {
+      const error = await refusal(attempt);
+      expect(error).toBeInstanceOf(InvalidOptionsError);
+      expect((error as InvalidOptionsError).option).toBe("manager");
+    }
+  });
+
+  test("username or password in the options: InvalidOptionsError, since the manager supplies them", async () => {
+    const live = manager();
+    for (const [attempt, option] of [
+      [() => createRedis(live, { username: "app", tls: {} }), "options"],
+      [() => createRedis(live, { password: "secret-pw", tls: {} }), "options"],
+      [
+        () =>
+          createCluster(live, [{ host: "localhost", port: 1 }], {
+            redisOptions: { password: "secret-pw", tls: {} },
+          }),
+        "options.redisOptions",
+      ],
+    ] as const) {
+      const error = await refusal(attempt);
+      expect(error).toBeInstanceOf(InvalidOptionsError);
+      expect((error as InvalidOptionsError).option).toBe(option);
+      expect((error as Error).message).not.toContain("secret-pw");
+    }
+    // Nothing was fetched for a refused call.
+    expect(live.status().counters.fetches).toBe(0);
+  });
+});
+
+describe("bindingOf", () => {
+  test("gives the binding of a bound client and of its duplicates; nothing once disposed", () => {
+    const redis = lazyClient();
+    expect(bindingOf(redis)).toBeUndefined();
+    const binding = bindCredentials(redis, manager());
+    expect(bindingOf(redis)).toBe(binding);
+    const copy = redis.duplicate();
+    expect(bindingOf(copy)).toBe(binding);
+    expect(bindingOf(redis)?.status()).toEqual({ connections: 0, reauthFailures: 0 });
+    binding.dispose();
+    expect(bindingOf(redis)).toBeUndefined();
+    expect(bindingOf(copy)).toBeUndefined();
+    copy.disconnect();
+    redis.disconnect();
+  });
 });

@@ -1,5 +1,6 @@
 import * as redis from "redis";
 
+// What does not depend on the client library comes from @redis-credentials/test-helpers.
 export {
   type Fixture,
   fastRotation,
@@ -7,7 +8,7 @@ export {
   sleep,
   startFixture,
   TOKEN_LIFETIME_MS,
-} from "../../../ioredis/test/integration/helpers";
+} from "@redis-credentials/test-helpers";
 
 /** The node-redis major under test: the `integration-node-redis5` jest project maps `redis` to 5.x. */
 export const nodeRedisMajor: 5 | 6 =

@@ -1,14 +1,17 @@
-import type { TokenRedis } from "@redis-credentials/testing";
 import { nodeRedisMajor } from "./helpers";
 
-// What does not depend on the client library: the ioredis suite's helpers.
-export { afterRotations, report } from "../../../ioredis/test/integration/cluster-helpers";
+// What does not depend on the client library comes from @redis-credentials/test-helpers.
 export {
+  afterRotations,
+  authsByConnection,
   collectErrors,
+  listenerCounts,
   nextRefresh,
+  report,
   runScriptAgainst,
   waitFor,
-} from "../../../ioredis/test/integration/standalone-helpers";
+  within,
+} from "@redis-credentials/test-helpers";
 
 /*
  * Small helpers shared by the node-redis integration tests of reconnects, pools, lifecycle and
@@ -23,29 +26,6 @@ export {
  * before it reads an AUTH already waiting in its socket. Three seconds absorb such stalls.
  */
 export const ROOMY_ROTATION = { lifetimeMs: 6_000, refreshBeforeExpiryMs: 3_000 };
-
-/** Every event the emitter has listeners for, with how many. */
-export function listenerCounts(emitter: {
-  eventNames(): (string | symbol)[];
-  listenerCount(event: string | symbol): number;
-}): Record<string, number> {
-  return Object.fromEntries(
-    emitter.eventNames().map((name) => [String(name), emitter.listenerCount(name)]),
-  );
-}
-
-/** `promise`, or a rejection naming `what` after `ms`: a hang fails the test with a reason. */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * The members of a node-redis pool of exactly `size` connections (minimum = maximum = size):
@@ -73,13 +53,6 @@ export async function poolMembers<C>(
   const clients = all.map(({ client }) => client);
   if (new Set(clients).size !== size) throw new Error(`expected ${size} distinct pool members`);
   return clients;
-}
-
-/** AUTHs (and HELLO ... AUTH) the server received, per live connection id. */
-export function authsByConnection(server: TokenRedis): Map<number, number> {
-  return new Map(
-    server.connections().map((connection) => [connection.id, connection.authAttempts]),
-  );
 }
 
 /** Destroys a node-redis client or pool unless it is closed already (5.x throws then). */

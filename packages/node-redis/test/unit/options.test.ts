@@ -6,7 +6,9 @@ import {
   ManagerDisposedError,
   staticCredentials,
 } from "@redis-credentials/core";
+import * as redis from "redis";
 import {
+  bindingOf,
   createClient,
   createClientPool,
   createCluster,
@@ -125,4 +127,47 @@ test("the factories return node-redis objects, unconnected", () => {
     rootNodes: [{ socket: { host: "127.0.0.1", port: 7000 } }],
   });
   expect(cluster.isOpen).toBe(false);
+});
+
+test("bindingOf gives the binding of what the factories made, and of a client's duplicates", () => {
+  const client = createClient(manager, tls);
+  const copy = client.duplicate();
+  const pool = createClientPool(manager, tls);
+  const cluster = createCluster(manager, { rootNodes: [tls] });
+  const sentinel = createSentinel(manager, {
+    name: "primary",
+    sentinelRootNodes: [{ host: "127.0.0.1", port: 26379 }],
+    nodeClientOptions: tls,
+  });
+  for (const made of [client, pool, cluster, sentinel]) {
+    expect(bindingOf(made)?.status()).toEqual({
+      connections: 0,
+      unidentified: 0,
+      reauthFailures: 0,
+    });
+  }
+  expect(bindingOf(copy)).toBe(bindingOf(client));
+  expect(bindingOf(pool)).not.toBe(bindingOf(client));
+  expect(bindingOf(redis.createClient())).toBeUndefined();
+  // dispose() of the binding is the provider's: further connects fail with a typed error.
+  bindingOf(client)!.dispose();
+  expect(bindingOf(client)?.status().connections).toBe(0);
+});
+
+test("the factories refuse a manager that is not one with InvalidOptionsError naming it", () => {
+  for (const factory of [
+    () => createClient({} as never, tls),
+    () => createClientPool(undefined as never, tls),
+    () => createCluster("manager" as never, { rootNodes: [tls] }),
+    () =>
+      createSentinel({} as never, {
+        name: "primary",
+        sentinelRootNodes: [{ host: "127.0.0.1", port: 26379 }],
+        nodeClientOptions: tls,
+      }),
+  ]) {
+    expect(factory).toThrow(
+      expect.objectContaining({ name: "InvalidOptionsError", option: "manager" }),
+    );
+  }
 });

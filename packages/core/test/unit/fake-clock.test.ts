@@ -1,11 +1,11 @@
-import { createTokenManager } from "@redis-credentials/core";
+import { createTokenManager } from "../../src";
 import {
   createFakeClock,
   DEFAULT_FAKE_CLOCK_START,
   FakeClock,
   FakeClockLoopError,
   flushPromises,
-} from "../../src/fake-clock";
+} from "../../src/testing";
 
 describe("createFakeClock", () => {
   test("starts at a fixed instant, or at the one given", () => {
@@ -159,6 +159,89 @@ describe("runAll", () => {
     expect(error).toBeInstanceOf(FakeClockLoopError);
     expect((error as Error).message).toContain("advance()");
     expect(clock.now()).toBe(500);
+  });
+});
+
+describe("monotonic time and wall-clock jumps", () => {
+  test("monotonicNow starts at 0 and moves with advance, advanceTo and runAll", async () => {
+    const clock = createFakeClock({ now: 1_000 });
+    expect(clock.monotonicNow()).toBe(0);
+    await clock.advance(250);
+    expect(clock.monotonicNow()).toBe(250);
+    await clock.advanceTo(2_000);
+    expect(clock.monotonicNow()).toBe(1_000);
+    expect(clock.now()).toBe(2_000);
+    const seen: number[] = [];
+    clock.setTimeout(() => seen.push(clock.monotonicNow()), 500);
+    await clock.runAll();
+    expect(seen).toEqual([1_500]);
+    expect(clock.monotonicNow()).toBe(1_500);
+    expect(clock.now()).toBe(2_500);
+  });
+
+  test("a timer sees both clocks at its own time", async () => {
+    const clock = createFakeClock({ now: 10_000 });
+    const seen: [number, number][] = [];
+    clock.setTimeout(() => seen.push([clock.now(), clock.monotonicNow()]), 100);
+    await clock.advance(300);
+    expect(seen).toEqual([[10_100, 100]]);
+  });
+
+  test("jumpWallClock steps now() alone, either way, and fires nothing", async () => {
+    const clock = createFakeClock({ now: 5_000 });
+    const callback = jest.fn();
+    clock.setTimeout(callback, 1_000);
+    clock.jumpWallClock(60_000);
+    expect(clock.now()).toBe(65_000);
+    expect(clock.monotonicNow()).toBe(0);
+    await clock.flushPromises();
+    expect(callback).not.toHaveBeenCalled();
+    expect(clock.pending).toBe(1);
+    clock.jumpWallClock(-120_000);
+    expect(clock.now()).toBe(-55_000);
+    expect(clock.monotonicNow()).toBe(0);
+    expect(callback).not.toHaveBeenCalled();
+  });
+
+  test("timers run on monotonic time: a jump neither brings one forward nor holds it back", async () => {
+    const clock = createFakeClock({ now: 0 });
+    const ran: string[] = [];
+    clock.setTimeout(() => ran.push(`a@${clock.now()}/${clock.monotonicNow()}`), 1_000);
+    clock.jumpWallClock(10_000);
+    // The timer is still 1 s away, which the wall clock now reads as 11 000.
+    expect(clock.nextAt()).toBe(11_000);
+    await clock.advance(999);
+    expect(ran).toEqual([]);
+    clock.setTimeout(() => ran.push(`b@${clock.now()}/${clock.monotonicNow()}`), 1);
+    clock.jumpWallClock(-10_000);
+    await clock.advance(1);
+    expect(ran).toEqual(["a@1000/1000", "b@1000/1000"]);
+  });
+
+  test("advanceTo still means 'advance by epochMs - now()' after a jump", async () => {
+    const clock = createFakeClock({ now: 0 });
+    const callback = jest.fn();
+    clock.setTimeout(callback, 3_000);
+    clock.jumpWallClock(5_000);
+    // Two seconds by the wall clock as it reads now: not yet the timer's 3 s.
+    await clock.advanceTo(7_000);
+    expect(clock.monotonicNow()).toBe(2_000);
+    expect(callback).not.toHaveBeenCalled();
+    // An instant the jump has already passed moves nothing.
+    await clock.advanceTo(4_000);
+    expect(clock.now()).toBe(7_000);
+    expect(clock.monotonicNow()).toBe(2_000);
+    await clock.advanceTo(8_000);
+    expect(callback).toHaveBeenCalledTimes(1);
+  });
+
+  test("jumpWallClock refuses NaN, infinities and non-numbers", () => {
+    const clock = createFakeClock();
+    expect(() => clock.jumpWallClock(Number.NaN)).toThrow(RangeError);
+    expect(() => clock.jumpWallClock(Number.POSITIVE_INFINITY)).toThrow(RangeError);
+    expect(() => clock.jumpWallClock(Number.NEGATIVE_INFINITY)).toThrow(RangeError);
+    expect(() => clock.jumpWallClock("5" as unknown as number)).toThrow(RangeError);
+    expect(clock.now()).toBe(DEFAULT_FAKE_CLOCK_START);
   });
 });
 

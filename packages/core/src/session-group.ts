@@ -1,0 +1,88 @@
+import type { CredentialsBinding } from "./credentials-binding";
+import type { CredentialsBindingStatus } from "./credentials-binding-status";
+import { InsecureTransportError } from "./errors";
+import type { RedisCredentials, TokenManager } from "./types";
+
+/** What the group needs of a session: `new ConnectionSession(group, port)` makes them. */
+interface GroupMember {
+  dispose(): void;
+}
+
+/**
+ * The connections of one binding (one client with its nodes, subscribers and copies, or one
+ * node-redis provider) that share a token manager: their sessions, their counters, and how the
+ * binding is undone. Adapters create one per binding and one session per connection.
+ */
+export class SessionGroup implements CredentialsBinding {
+  readonly manager: TokenManager;
+  /** Sessions listening to the manager (connecting or connected). */
+  readonly #live = new Set<GroupMember>();
+  /** Sessions not ended, which `dispose()` must reach. */
+  readonly #sessions = new Set<GroupMember>();
+  readonly #disposers: (() => void)[] = [];
+  #disposed = false;
+  /** When a re-AUTH last succeeded (epoch ms). */
+  lastReauthAt: number | undefined;
+  reauthFailures = 0;
+
+  /** Whether tokens may go over connections without TLS (a local test server). */
+  readonly allowInsecureTransport: boolean;
+
+  constructor(manager: TokenManager, options: { allowInsecureTransport?: boolean } = {}) {
+    this.manager = manager;
+    this.allowInsecureTransport = options.allowInsecureTransport === true;
+  }
+
+  /** Throws `InsecureTransportError` for a connection to `target` without TLS, unless allowed. */
+  assertTransport(tls: boolean, target: string): void {
+    if (!tls && !this.allowInsecureTransport) throw new InsecureTransportError(target);
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /** Runs `dispose` (undoing the adapter's own hooks) when the binding is disposed. */
+  onDispose(dispose: () => void): void {
+    this.#disposers.push(dispose);
+  }
+
+  /** The manager's valid credentials; undefined when it holds none or was disposed. */
+  current(): RedisCredentials | undefined {
+    if (this.managerDisposed) return undefined;
+    return this.manager.peekCredentials();
+  }
+
+  get managerDisposed(): boolean {
+    return this.manager.status().state === "disposed";
+  }
+
+  /**
+   * For sessions: `attached` from creation until they end (so that `dispose()` reaches them),
+   * `live` while they listen to the manager.
+   */
+  track(session: GroupMember, state: "attached" | "live" | "ended"): void {
+    if (state === "ended") {
+      this.#live.delete(session);
+      this.#sessions.delete(session);
+      return;
+    }
+    this.#sessions.add(session);
+    if (state === "live") this.#live.add(session);
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const session of [...this.#sessions]) session.dispose();
+    for (const dispose of this.#disposers.splice(0).reverse()) dispose();
+  }
+
+  status(): CredentialsBindingStatus {
+    return {
+      connections: this.#live.size,
+      ...(this.lastReauthAt !== undefined && { lastReauthAt: this.lastReauthAt }),
+      reauthFailures: this.reauthFailures,
+    };
+  }
+}

@@ -1,0 +1,300 @@
+import {
+  ConnectionSession,
+  type ConnectionState,
+  CredentialsExpiredError,
+  CredentialsFetchError,
+  CredentialsRejectedError,
+  createTokenManager,
+  type RedisCredentials,
+  SessionGroup,
+  type SessionPort,
+  type TokenManager,
+} from "../../src";
+import { FakeClock } from "../fake-clock";
+import { deferred, SECOND, settle } from "../sources";
+
+const WRONGPASS = () => new Error("WRONGPASS invalid username-password pair or user is disabled.");
+
+/** A port whose connection state the test sets, and whose server answers AUTH as told. */
+class FakePort implements SessionPort {
+  /** The server answers each AUTH a millisecond later, as a real one answers asynchronously. */
+  constructor(private readonly clock?: FakeClock) {}
+
+  readonly target = "redis.test:6380";
+  connectTimeoutMs = 2 * SECOND;
+  state: ConnectionState = "connecting";
+  readonly auths: string[] = [];
+  readonly errors: Error[] = [];
+  reconnects = 0;
+  ends = 0;
+  /** What the server does with the next AUTHs: accept, refuse, or hold the answer. */
+  answer: "accept" | "refuse" | "hold" = "accept";
+  readonly held: ReturnType<typeof deferred<unknown>>[] = [];
+
+  connectionState(): ConnectionState {
+    return this.state;
+  }
+  sendAuth(credentials: RedisCredentials): Promise<unknown> {
+    this.auths.push(credentials.password);
+    if (this.answer === "refuse") {
+      const refusal = WRONGPASS();
+      if (this.clock === undefined) return Promise.reject(refusal);
+      return new Promise((_, reject) => this.clock!.setTimeout(() => reject(refusal), 1));
+    }
+    if (this.answer === "hold") {
+      const reply = deferred<unknown>();
+      this.held.push(reply);
+      return reply.promise;
+    }
+    return Promise.resolve("OK");
+  }
+  reconnect(): void {
+    this.reconnects += 1;
+  }
+  reportError(error: Error): void {
+    this.errors.push(error);
+  }
+  ended(): void {
+    this.ends += 1;
+  }
+}
+
+interface Setup {
+  clock: FakeClock;
+  manager: TokenManager;
+  group: SessionGroup;
+  port: FakePort;
+  session: ConnectionSession;
+  /** Makes the source fail (or answer again). */
+  failing: { on: boolean; hang: boolean };
+}
+
+function setup(lifetimeMs = 60 * SECOND): Setup {
+  const clock = new FakeClock();
+  const failing = { on: false, hang: false };
+  let n = 0;
+  const manager = createTokenManager(
+    {
+      name: "scripted",
+      fetch: ({ signal }) => {
+        if (failing.hang) {
+          return new Promise((_, reject) =>
+            signal.addEventListener("abort", () => reject(signal.reason)),
+          );
+        }
+        if (failing.on) return Promise.reject(new Error("identity provider down"));
+        n += 1;
+        return Promise.resolve({
+          username: "app",
+          password: `token-${n}`,
+          expiresAt: clock.now() + lifetimeMs,
+        });
+      },
+    },
+    { clock, reauthSpreadMs: 0, minRefreshIntervalMs: 100 },
+  );
+  const group = new SessionGroup(manager);
+  const port = new FakePort(clock);
+  const session = new ConnectionSession(group, port);
+  return { clock, manager, group, port, session, failing };
+}
+
+async function connect({ session, port }: Setup): Promise<RedisCredentials> {
+  port.state = "connecting";
+  const credentials = await session.handshakeCredentials();
+  port.state = "ready";
+  session.ready();
+  return credentials;
+}
+
+test("the handshake presents the current credentials; each rotation sends exactly one AUTH", async () => {
+  const s = setup();
+  expect((await connect(s)).password).toBe("token-1");
+  expect(s.group.status().connections).toBe(1);
+  await s.manager.refresh();
+  await s.clock.advance(0);
+  expect(s.port.auths).toEqual(["token-2"]);
+  expect(s.group.status().lastReauthAt).toBe(s.clock.now());
+  await s.clock.advance(60 * SECOND); // scheduled rotations: one AUTH each
+  expect(s.port.auths.length).toBe(s.manager.status().counters.refreshes - 1);
+  await s.manager.dispose();
+});
+
+test("credentials that arrive during the handshake are sent once it is ready", async () => {
+  const s = setup();
+  s.port.state = "connecting";
+  await s.session.handshakeCredentials(); // presents token-1
+  await s.manager.refresh(); // token-2 arrives while connecting: nothing can be sent yet
+  expect(s.port.auths).toEqual([]);
+  s.port.state = "ready";
+  s.session.ready();
+  await s.clock.advance(0);
+  expect(s.port.auths).toEqual(["token-2"]);
+  await s.manager.dispose();
+});
+
+test("AUTH waits for the end of a transaction; a nested MULTI keeps it waiting", async () => {
+  const s = setup();
+  await connect(s);
+  expect(s.session.transactionStarted()).toBe(true);
+  expect(s.session.transactionStarted()).toBe(false);
+  await s.manager.refresh();
+  expect(s.port.auths).toEqual([]);
+  s.session.transactionEnded();
+  await s.clock.advance(0);
+  expect(s.port.auths).toEqual(["token-2"]);
+  await s.manager.dispose();
+});
+
+test("a connection that cannot send AUTH is reconnected, at once", async () => {
+  const s = setup();
+  await connect(s);
+  s.port.state = "reconnect-to-reauthenticate";
+  await s.manager.refresh();
+  expect(s.port.reconnects).toBe(1);
+  expect(s.port.auths).toEqual([]);
+  expect(s.session.retryAtOnce()).toBe(true);
+  expect(s.session.retryAtOnce()).toBe(false);
+  await s.manager.dispose();
+});
+
+test("an ended connection stops listening to the manager", async () => {
+  const s = setup();
+  await connect(s);
+  const subscribers = s.manager.status().counters.subscribers;
+  s.port.state = "ended";
+  await s.manager.refresh();
+  expect(s.port.ends).toBe(1);
+  expect(s.manager.status().counters.subscribers).toBe(subscribers - 1);
+  expect(s.group.status().connections).toBe(0);
+  await s.manager.dispose();
+});
+
+test("a refused AUTH forces one refresh; refused again, one CredentialsRejectedError and backoff", async () => {
+  const s = setup();
+  await connect(s);
+  s.port.answer = "refuse";
+  await s.clock.advanceTo(s.manager.status().nextRefreshAt!); // the scheduled rotation
+  await s.clock.advance(5); // the server's answers
+  // token-2 refused → forced refresh → token-3, refused too.
+  expect(s.port.auths).toEqual(["token-2", "token-3"]);
+  expect(s.group.status().reauthFailures).toBe(2);
+  // Then a backoff (1 to 2 s), one error for the user, and another try.
+  await s.clock.advance(900);
+  expect(s.port.auths).toHaveLength(2);
+  await s.clock.advance(1_200);
+  expect(s.port.errors).toHaveLength(1);
+  expect(s.port.errors[0]).toBeInstanceOf(CredentialsRejectedError);
+  expect(s.port.errors[0]!.message).not.toContain("token-");
+  expect(s.port.auths).toEqual(["token-2", "token-3", "token-3"]);
+  s.port.answer = "accept";
+  await s.clock.advance(30 * SECOND);
+  expect(s.port.errors).toHaveLength(1);
+  await s.manager.dispose();
+});
+
+test("a refused handshake: the next one presents freshly fetched credentials; refused again, one error", async () => {
+  const s = setup();
+  await connect(s);
+  s.port.state = "connecting";
+  await s.session.handshakeCredentials(); // a reconnect presents token-1
+  s.session.handshakeRefused(WRONGPASS());
+  expect(s.session.retryAtOnce()).toBe(true);
+  expect((await s.session.handshakeCredentials()).password).toBe("token-2");
+  expect(s.port.errors).toEqual([]);
+  s.session.handshakeRefused(WRONGPASS());
+  const next = s.session.handshakeCredentials();
+  await s.clock.advance(2 * SECOND); // the backoff after a forced refresh that did not help
+  expect((await next).password).toBe("token-2");
+  expect(s.port.errors.map((e) => e.name)).toEqual(["CredentialsRejectedError"]);
+  // A handshake that goes through ends the run of refusals.
+  s.port.state = "ready";
+  s.session.ready();
+  expect(s.session.retryAtOnce()).toBe(false);
+  await s.manager.dispose();
+});
+
+test("no valid credentials: a reconnect waits up to the connect timeout, on the manager's clock", async () => {
+  const s = setup(10 * SECOND);
+  await connect(s);
+  s.failing.hang = true;
+  await s.clock.advance(11 * SECOND); // expired; the source hangs
+  s.port.state = "connecting";
+  const attempt = settle(s.session.handshakeCredentials());
+  await s.clock.advance(1_999);
+  let settled = false;
+  void attempt.then(() => {
+    settled = true;
+  });
+  await s.clock.advance(0);
+  expect(settled).toBe(false);
+  await s.clock.advance(1);
+  const outcome = await attempt;
+  expect(outcome.ok).toBe(false);
+  const error = (outcome as { error: Error }).error;
+  expect(error).toBeInstanceOf(CredentialsExpiredError);
+  expect(error.message).toMatch(/redis\.test:6380 within connectTimeout \(2000 ms\)/);
+  expect(s.session.failsForGood(error)).toBe(false);
+  await s.manager.dispose();
+});
+
+test("a first connect fails with what the fetch failed with, for good", async () => {
+  const s = setup();
+  s.failing.on = true;
+  const outcome = await settle(s.session.handshakeCredentials());
+  const error = (outcome as { error: Error }).error;
+  expect(error).toBeInstanceOf(CredentialsFetchError);
+  expect(s.session.failsForGood(error)).toBe(true);
+  await s.manager.dispose();
+});
+
+test("an AUTH answered after a reconnect does not undo the handshake's newer credentials", async () => {
+  const s = setup();
+  await connect(s);
+  s.port.answer = "hold";
+  await s.manager.refresh(); // AUTH token-2 sent, answer held
+  s.port.answer = "accept";
+  s.port.state = "connecting";
+  await s.clock.advance(200); // past minRefreshIntervalMs
+  await s.manager.refresh(); // token-3 arrives while the connection reconnects
+  await s.session.handshakeCredentials(); // presents token-3
+  s.port.state = "ready";
+  s.session.ready();
+  s.port.held[0]!.resolve("OK"); // the old AUTH goes through last on the server
+  await s.clock.advance(0);
+  expect(s.port.auths).toEqual(["token-2", "token-3"]);
+  await s.manager.dispose();
+});
+
+test("disposing the group ends every session and undoes the adapter's hooks", async () => {
+  const s = setup();
+  const detached: string[] = [];
+  const other = new ConnectionSession(s.group, new FakePort(), () => detached.push("other"));
+  await connect(s);
+  other.start();
+  expect(s.group.status().connections).toBe(2);
+  s.group.dispose();
+  expect(s.group.status().connections).toBe(0);
+  expect(detached).toEqual(["other"]);
+  expect(s.manager.status().counters.subscribers).toBe(0);
+  await s.manager.dispose();
+});
+
+test("a wall-clock step neither expires valid credentials nor revives expired ones", async () => {
+  const s = setup(60 * SECOND);
+  await connect(s);
+  s.clock.jumpWallClock(10 * 60 * SECOND); // NTP steps the wall clock 10 minutes forward
+  expect(s.manager.peekCredentials()?.password).toBe("token-1");
+  // A reconnect now presents the token at once: it has 60 s of life, whatever the wall says.
+  s.port.state = "connecting";
+  expect((await s.session.handshakeCredentials()).password).toBe("token-1");
+  s.session.ready();
+
+  s.clock.jumpWallClock(-20 * 60 * SECOND); // and 20 minutes back
+  s.failing.hang = true; // no replacement comes
+  await s.clock.advance(61 * SECOND);
+  // Expired after 60 s of real time, although the wall clock says it has 10 minutes left.
+  expect(s.manager.peekCredentials()).toBeUndefined();
+  expect(s.manager.status().state).toBe("expired");
+  await s.manager.dispose();
+});

@@ -1,0 +1,90 @@
+import { type CredentialsBinding, SessionGroup, type TokenManager } from "@redis-credentials/core";
+import type { Cluster, Redis } from "ioredis";
+import type { BindOptions } from "./bind-options";
+import { bindConnection, type ConnectionContext } from "./bound-connection";
+import { hookClusterSubscribers } from "./ioredis-internals";
+
+/** Every client and connection bound, with its binding, so that each is bound once. */
+const bindings = new WeakMap<object, IoredisBinding>();
+
+/**
+ * The binding of `client` (made by `createRedis`/`createCluster`, or bound with
+ * `bindCredentials`, or a node, subscriber or duplicate of one): its `status()` and `dispose()`.
+ * Undefined for a client that is not bound, or whose binding was disposed.
+ */
+export function bindingOf(client: Redis | Cluster): CredentialsBinding | undefined {
+  const binding = bindings.get(client);
+  return binding?.group.disposed === false ? binding.group : undefined;
+}
+
+/**
+ * The connections bound through one `bindCredentials` call: the client, and everything made from
+ * it (cluster nodes, pub/sub connections, duplicates), each a session of one group.
+ */
+export class IoredisBinding implements ConnectionContext {
+  readonly group: SessionGroup;
+
+  constructor(manager: TokenManager, options: BindOptions) {
+    this.group = new SessionGroup(manager, options);
+  }
+
+  /** Binds a client, and through it every connection it makes. Does nothing for one already bound. */
+  attach(client: Redis | Cluster): void {
+    if (this.group.disposed || bindingOf(client) !== undefined) return;
+    bindings.set(client, this);
+    if (client.isCluster) this.#attachCluster(client as Cluster);
+    else bindConnection(client as Redis, this);
+  }
+
+  forget(redis: Redis): void {
+    if (bindings.get(redis) === this) bindings.delete(redis);
+  }
+
+  #attachCluster(cluster: Cluster): void {
+    const attach = (redis: Redis) => this.attach(redis);
+    // Clusters copy redisOptions into every node, duplicate and cluster.duplicate(): keep them current.
+    cluster.options.redisOptions ??= {};
+    const redisOptions = cluster.options.redisOptions;
+    const sweep = () => {
+      const current = this.group.current();
+      if (current !== undefined) {
+        redisOptions.username = current.username;
+        redisOptions.password = current.password;
+      }
+      for (const node of cluster.nodes("all")) attach(node);
+      hookClusterSubscribers(cluster, attach);
+    };
+    let unsubscribe: (() => void) | undefined;
+    const subscribe = () => {
+      // A disposed manager has nothing to hand out; its connections report that when they connect.
+      if (this.group.managerDisposed) return;
+      unsubscribe ??= this.group.manager.subscribe(sweep);
+      sweep();
+    };
+    const unsubscribeOnEnd = () => {
+      unsubscribe?.();
+      unsubscribe = undefined;
+    };
+    const duplicate = cluster.duplicate;
+    cluster.duplicate = (...args: Parameters<Cluster["duplicate"]>) => {
+      const copy = duplicate.apply(cluster, args);
+      this.attach(copy);
+      return copy;
+    };
+    const listeners: [string, (...args: any[]) => void][] = [
+      ["+node", attach],
+      ["connect", subscribe],
+      ["ready", subscribe],
+      ["refresh", sweep],
+      ["end", unsubscribeOnEnd],
+    ];
+    for (const [event, listener] of listeners) cluster.on(event, listener);
+    if (cluster.status !== "end") subscribe();
+    this.group.onDispose(() => {
+      bindings.delete(cluster);
+      unsubscribeOnEnd();
+      delete (cluster as Partial<Cluster>).duplicate;
+      for (const [event, listener] of listeners) cluster.off(event, listener);
+    });
+  }
+}

@@ -1,0 +1,60 @@
+// The options and the handle of a token-enforcing Redis, in a file of their own: startTokenRedis
+// (token-redis.ts) starts a cluster (cluster.ts) or a sentinel setup (sentinel.ts), and those
+// build on these types, so the imports between the three go one way.
+import type {
+  ConnectionFilter,
+  ConnectionStats,
+  TokenRedisStats,
+  TokenVerifier,
+} from "./token-proxy";
+
+/** The shape of the cluster: `masters` shards, each with `replicasPerMaster` replicas. */
+export interface ClusterOptions {
+  /** Shards; the 16384 slots are split evenly between them, in order. */
+  masters: number;
+  /** @default 0 */
+  replicasPerMaster?: number;
+}
+
+/** The shape of a sentinel-managed Redis: one master, `replicas` replicas, one sentinel. */
+export interface SentinelOptions {
+  /** @default 1 */
+  replicas?: number;
+  /** The name sentinel monitors the master under. @default "mymaster" */
+  masterName?: string;
+}
+
+export interface TokenRedisOptions {
+  /** Verifies the tokens clients AUTH with: the identity emulator (or a TokenIssuer). */
+  identity: TokenVerifier;
+  /** Clients connect over TLS, trusting `ca` (Entra ID authentication is TLS-only on Azure). @default true */
+  tls?: boolean;
+  /** Run a Redis Cluster instead of one server. @default a single server */
+  cluster?: ClusterOptions;
+  /** Run a master with replicas, monitored by redis-sentinel. @default a single server */
+  sentinel?: SentinelOptions;
+}
+
+/** A redis-server (or a cluster of them) that enforces token authentication as Azure does. */
+export interface TokenRedis extends AsyncDisposable {
+  /** Where clients connect: the server, or a seed node of the cluster. */
+  readonly host: string;
+  readonly port: number;
+  /** Every node clients can reach (one for a single server). */
+  readonly nodes: { host: string; port: number }[];
+  /** PEM of the CA that signed the server certificate; undefined without TLS. */
+  readonly ca: string | undefined;
+  /** Counters: AUTHs, rejections by reason, closes at expiry, live connections. */
+  stats(): TokenRedisStats;
+  /** The live client connections. */
+  connections(): ConnectionStats[];
+  /** Closes the matching client connections (all without a filter); returns how many. */
+  killConnections(filter?: ConnectionFilter): number;
+  /** Kills a node's redis-server and starts it again on the same port; its clients are disconnected. */
+  restartNode(index?: number): Promise<void>;
+  /** Freezes a node (SIGSTOP): commands hang until resumeNode, or for `ms` when given. */
+  pauseNode(index?: number, ms?: number): void;
+  resumeNode(index?: number): void;
+  /** Stops every server and proxy; leaves no process or temporary directory behind. Idempotent. */
+  stop(): Promise<void>;
+}
