@@ -6,7 +6,7 @@ import {
   type TokenManager,
 } from "@redis-credentials/core";
 import type { Cluster, Redis } from "ioredis";
-import type { BindOptions } from "./bind-options";
+import type { BindOptions } from "./factory-options";
 import { bindingOf, IoredisBinding } from "./ioredis-binding";
 import { usesTls } from "./ioredis-internals";
 

@@ -4,12 +4,9 @@ import {
   isCredentialsRejection,
   type TokenManager,
 } from "@redis-credentials/core";
-import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
+import { Cluster, type ClusterNode, Redis } from "ioredis";
 import { bindCredentials } from "./bind-credentials";
-import type { BindOptions } from "./bind-options";
-
-export type CreateRedisOptions = RedisOptions & BindOptions;
-export type CreateClusterOptions = ClusterOptions & BindOptions;
+import type { BindOptions, CreateClusterOptions, CreateRedisOptions } from "./factory-options";
 
 /**
  * Fetches credentials, then connects an ioredis client bound to `manager`. Resolves once the

@@ -1,10 +1,10 @@
 export type { CredentialsBinding, CredentialsBindingStatus } from "@redis-credentials/core";
 export { bindCredentials } from "./bind-credentials";
-export type { BindOptions } from "./bind-options";
-export {
-  type CreateClusterOptions,
-  type CreateRedisOptions,
-  createCluster,
-  createRedis,
-} from "./create-client";
+export { createCluster, createRedis } from "./create-client";
+export type {
+  AdapterOptions,
+  BindOptions,
+  CreateClusterOptions,
+  CreateRedisOptions,
+} from "./factory-options";
 export { bindingOf } from "./ioredis-binding";

@@ -1,7 +1,7 @@
 import { type CredentialsBinding, SessionGroup, type TokenManager } from "@redis-credentials/core";
 import type { Cluster, Redis } from "ioredis";
-import type { BindOptions } from "./bind-options";
-import { bindConnection, type ConnectionContext } from "./bound-connection";
+import { bindClientConnection, type ConnectionOwner } from "./client-connection";
+import type { BindOptions } from "./factory-options";
 import { hookClusterSubscribers } from "./ioredis-internals";
 
 /** Every client and connection bound, with its binding, so that each is bound once. */
@@ -21,7 +21,7 @@ export function bindingOf(client: Redis | Cluster): CredentialsBinding | undefin
  * The connections bound through one `bindCredentials` call: the client, and everything made from
  * it (cluster nodes, pub/sub connections, duplicates), each a session of one group.
  */
-export class IoredisBinding implements ConnectionContext {
+export class IoredisBinding implements ConnectionOwner {
   readonly group: SessionGroup;
 
   constructor(manager: TokenManager, options: BindOptions) {
@@ -33,7 +33,7 @@ export class IoredisBinding implements ConnectionContext {
     if (this.group.disposed || bindingOf(client) !== undefined) return;
     bindings.set(client, this);
     if (client.isCluster) this.#attachCluster(client as Cluster);
-    else bindConnection(client as Redis, this);
+    else bindClientConnection(client as Redis, this);
   }
 
   forget(redis: Redis): void {

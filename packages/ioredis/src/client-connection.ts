@@ -16,7 +16,7 @@ import {
 } from "./ioredis-internals";
 
 /** What one connection needs from the binding it belongs to. */
-export interface ConnectionContext {
+export interface ConnectionOwner {
   readonly group: SessionGroup;
   /** Binds a connection made from this one (`duplicate()`). */
   attach(redis: Redis): void;
@@ -35,7 +35,7 @@ const sessionsByOptions = new WeakMap<object, ConnectionSession>();
  * the session for the handshake's credentials, AUTH goes out as ioredis `Command`s, and `ready`,
  * `error`, `close` and `end`, MULTI/EXEC and `duplicate()` tell the session what happens.
  */
-export function bindConnection(redis: Redis, context: ConnectionContext): void {
+export function bindClientConnection(redis: Redis, context: ConnectionOwner): void {
   const restore: (() => void)[] = [];
   /** AUTH commands sent and not answered: a reconnect must not re-send them after its handshake. */
   const pendingAuths = new Set<unknown>();
@@ -133,7 +133,7 @@ function wrapRetryStrategy(redis: Redis, session: ConnectionSession): () => void
 }
 
 /** `duplicate()` copies, and the transaction gate; nothing else touches the command path. */
-function wrapMethods(redis: Redis, session: ConnectionSession, context: ConnectionContext) {
+function wrapMethods(redis: Redis, session: ConnectionSession, context: ConnectionOwner) {
   const client = redis as Redis & Record<string, unknown>;
   const original = {
     duplicate: client.duplicate,
