@@ -13,6 +13,10 @@ import {
 import { FakeClock } from "../fake-clock";
 import { deferred, SECOND, settle } from "../sources";
 
+afterEach(() => {
+  jest.restoreAllMocks();
+});
+
 const WRONGPASS = () => new Error("WRONGPASS invalid username-password pair or user is disabled.");
 
 /** A port whose connection state the test sets, and whose server answers AUTH as told. */
@@ -171,6 +175,8 @@ test("an ended connection stops listening to the manager", async () => {
 });
 
 test("a refused AUTH forces one refresh; refused again, one CredentialsRejectedError and backoff", async () => {
+  // Backoffs in the middle of their ranges: 1.5 s, then 2 s.
+  jest.spyOn(Math, "random").mockReturnValue(0.5);
   const s = setup();
   await connect(s);
   s.port.answer = "refuse";

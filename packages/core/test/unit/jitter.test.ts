@@ -53,7 +53,7 @@ test("1,000 managers started at the same instant spread their first refresh acro
   // times are whole milliseconds, so a few chance collisions are expected.
   const perInstant = new Map<number, number>();
   for (const t of refreshes) perInstant.set(t, (perInstant.get(t) ?? 0) + 1);
-  expect(Math.max(...perInstant.values())).toBeLessThanOrEqual(3);
+  expect(Math.max(...perInstant.values())).toBeLessThanOrEqual(4);
 
   await Promise.all(fleet.map(({ manager }) => manager.dispose()));
 });
