@@ -5,12 +5,16 @@
 //   node-redis pub/sub subscriber.
 // Locally everything runs on this machine (identity emulator, token-enforcing Redis over TLS),
 // tokens live 20 s, and halfway through the identity provider goes silent for 5 s.
+// With --emulate aws the same runs locally against ElastiCache-style IAM authentication instead
+// (awsIam(): SigV4-presigned tokens, a server that drops connections after their lifetime).
 // With --azure --host <name> it runs against a real Azure Managed Redis instead.
 //
-//   node examples/demo/index.mjs [--duration 60] [--azure --host <name> [--port 10000] [--cluster]]
+//   node examples/demo/index.mjs [--duration 60] [--emulate entra|aws]
+//                                [--azure --host <name> [--port 10000] [--cluster]]
 //
-// Exit code: 0 when no command failed, no message was lost and no connection was closed at
-// token expiry; 1 otherwise; 2 for bad flags; 130 when interrupted (Ctrl-C).
+// Exit code: 0 when no command failed, no message was lost and the server closed no connection
+// (at token expiry; in AWS mode, at the connection lifetime limit); 1 otherwise; 2 for bad
+// flags; 130 when interrupted (Ctrl-C).
 import { parseArgs } from "node:util";
 import { createTokenManager } from "@redis-credentials/core";
 import { entraId } from "@redis-credentials/entra-id";
@@ -23,6 +27,8 @@ import { startWorkload } from "./workload.mjs";
 const USAGE = `Usage: npm run demo -- [options]   (or: node examples/demo/index.mjs [options])
 
   --duration <seconds>  how long the workload runs (default 60)
+  --emulate <cloud>     what the local run emulates: entra (Microsoft Entra ID, the
+                        default) or aws (ElastiCache IAM authentication through awsIam())
   --azure               run against a real Azure Managed Redis with DefaultAzureCredential
                         (az login, managed identity, AZURE_* variables, ...) instead of
                         the local identity emulator and token-enforcing Redis
@@ -38,6 +44,7 @@ function parseFlags(argv) {
     args: argv,
     options: {
       duration: { type: "string", default: "60" },
+      emulate: { type: "string", default: "entra" },
       azure: { type: "boolean", default: false },
       host: { type: "string" },
       port: { type: "string", default: "10000" },
@@ -58,6 +65,12 @@ function parseFlags(argv) {
     throw new Error(`--port must be a port number, not "${values.port}"`);
   }
   if (values.azure && !values.host) throw new Error("--azure needs --host <cache host name>");
+  if (!["entra", "aws"].includes(values.emulate)) {
+    throw new Error(`--emulate must be entra or aws, not "${values.emulate}"`);
+  }
+  if (values.azure && values.emulate !== "entra") {
+    throw new Error("--emulate goes with a local run, not with --azure");
+  }
   if (
     !values.azure &&
     (values.host || values.cluster || argv.some((a) => a.startsWith("--port")))
@@ -126,17 +139,20 @@ let clients;
 const cleanups = [];
 try {
   // 1. Where the tokens come from.
-  let credential; // undefined: entraId() uses DefaultAzureCredential
   if (!flags.azure) {
     log(
-      "starting the identity emulator and token-enforcing Redis servers (TLS, 1 + 3-master cluster)...",
+      flags.emulate === "aws"
+        ? "starting token-enforcing Redis servers in AWS mode (TLS, 1 + 3-master cluster)..."
+        : "starting the identity emulator and token-enforcing Redis servers (TLS, 1 + 3-master cluster)...",
     );
-    const { startLocalStack } = await import("./local-stack.mjs");
-    stack = await startLocalStack();
-    credential = stack.credential;
+    stack =
+      flags.emulate === "aws"
+        ? await (await import("./local-stack-aws.mjs")).startLocalAwsStack()
+        : await (await import("./local-stack.mjs")).startLocalStack();
   }
+  // On Azure, entraId() with no credential uses DefaultAzureCredential.
   manager = createTokenManager(
-    entraId(credential ? { credential } : {}),
+    stack ? stack.source : entraId(),
     flags.azure ? AZURE_OPTIONS : LOCAL_OPTIONS,
   );
   const observed = observeManager(manager, log, view.relative);
@@ -173,14 +189,12 @@ try {
   const startedAt = Date.now();
   workload = startWorkload(clients, log);
   const outage = stack
-    ? scheduleOutage({ idp: stack.idp, manager, startedAt, durationMs, log })
+    ? scheduleOutage({ faults: stack.faults, manager, startedAt, durationMs, log })
     : undefined;
   view.start(() => ({
     runS: (Date.now() - startedAt) / 1000,
     durationS: flags.durationS,
-    mode: flags.azure
-      ? `Azure: ${flags.host}:${flags.port}`
-      : "local: identity emulator + token Redis",
+    mode: flags.azure ? `Azure: ${flags.host}:${flags.port}` : stack.mode,
     status: manager.status(),
     token: manager.peekCredentials()?.password,
     rotations: observed.counters.rotations,
@@ -218,13 +232,13 @@ try {
     `  duration                 ${((Date.now() - startedAt) / 1000).toFixed(1)} s${interrupted ? " (interrupted)" : ""}`,
     `  rotations (new tokens)   ${observed.counters.rotations} after the first token`,
     `  fetches                  ${status.counters.fetches} attempts by the manager, ${status.counters.failures} failed` +
-      (stack ? `; ${describeEmulator(stack.tokenStats(), status.counters.refreshes)}` : ""),
+      (stack ? `; ${stack.describeTokens(status.counters.refreshes)}` : ""),
     `  AUTH commands sent       ${[...reauth.byClient].map(([name, n]) => `${name} ${n.ok}${n.refused ? ` (${n.refused} refused)` : ""}`).join(", ") || "none"}`,
   ];
   if (server) {
     lines.push(
       `  AUTHs accepted by Redis  ${server.authSuccesses} (handshakes and re-AUTHs), ${server.authRejected} rejected`,
-      `  closed at token expiry   ${server.closedAtExpiry}`,
+      `  ${server.closedWhen.padEnd(24)} ${server.closed}`,
     );
   }
   if (outage) {
@@ -242,7 +256,7 @@ try {
     `  pub/sub                  ${m.published} published, ${m.received} received, ${Math.max(0, lost)} lost, ${m.publishErrors} publish failures`,
     `  client errors            ${clientErrors.length}`,
   );
-  const ok = failed === 0 && lost <= 0 && (server?.closedAtExpiry ?? 0) === 0;
+  const ok = failed === 0 && lost <= 0 && (server?.closed ?? 0) === 0;
   lines.push("", ok ? "OK: no command failed." : "FAILED: see above.");
   console.log(lines.join("\n"));
   process.exitCode = interrupted ? 130 : ok ? 0 : 1;
@@ -271,20 +285,4 @@ try {
     console.error("shutdown did not finish within 10 s; exiting");
     process.exit(1);
   }, 10_000).unref();
-}
-
-/**
- * Tokens issued and token requests by outcome, as the emulator counted them. It can issue more
- * tokens than the manager received: a request the manager gave up on (fetchTimeoutMs) goes on
- * inside the credential, and is answered once the outage is over.
- */
-function describeEmulator({ tokensIssued, outcomes }, received) {
-  const requests = Object.entries(outcomes)
-    .map(([outcome, n]) => `${outcome} ${n}`)
-    .join(", ");
-  const abandoned = tokensIssued - received;
-  return (
-    `the emulator issued ${tokensIssued} tokens (token requests: ${requests})` +
-    (abandoned > 0 ? `, ${abandoned} of them to requests the manager had abandoned` : "")
-  );
 }

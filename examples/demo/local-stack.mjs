@@ -7,6 +7,7 @@
 // Nothing here talks to the internet: the credential trusts the emulator's CA for its own
 // requests only, and the clients trust the servers' CAs.
 import { ClientSecretCredential } from "@azure/identity";
+import { entraId } from "@redis-credentials/entra-id";
 import { startIdentityEmulator, startTokenRedis } from "@redis-credentials/testing";
 
 export const TOKEN_LIFETIME_MS = 20_000;
@@ -35,8 +36,9 @@ export async function startLocalStack() {
   });
 
   return {
-    idp,
-    credential,
+    mode: "local: identity emulator + token Redis",
+    source: entraId({ credential }),
+    faults: idp.faults,
     standalone: { host: redis.host, port: redis.port, ca: redis.ca },
     cluster: { nodes: cluster.nodes, ca: cluster.ca },
     /** The servers' own view: AUTHs they accepted, connections they closed at expiry. */
@@ -45,16 +47,17 @@ export async function startLocalStack() {
       const b = cluster.stats();
       return {
         authSuccesses: a.authSuccesses + b.authSuccesses,
-        authRejected: sum(a.authRejected) + sum(b.authRejected),
-        closedAtExpiry: a.closedAtExpiry + b.closedAtExpiry,
+        authRejected: sumValues(a.authRejected) + sumValues(b.authRejected),
+        closed: a.closedAtExpiry + b.closedAtExpiry,
+        closedWhen: "closed at token expiry",
         connections: a.connections + b.connections,
       };
     },
     /** The emulator's counters: tokens it issued, token requests by outcome ("ok", "hung"). */
-    tokenStats() {
+    describeTokens(received) {
       const { tokensIssued, requests } = idp.stats();
       const { discovery, ...outcomes } = requests; // discovery: MSAL's metadata requests
-      return { tokensIssued, outcomes };
+      return describeEmulator({ tokensIssued, outcomes }, received);
     },
     async stop() {
       await Promise.allSettled([redis.stop(), cluster.stop()]);
@@ -63,4 +66,20 @@ export async function startLocalStack() {
   };
 }
 
-const sum = (table) => Object.values(table).reduce((total, n) => total + n, 0);
+export const sumValues = (table) => Object.values(table).reduce((total, n) => total + n, 0);
+
+/**
+ * Tokens issued and token requests by outcome, as the emulator counted them. It can issue more
+ * tokens than the manager received: a request the manager gave up on (fetchTimeoutMs) goes on
+ * inside the credential, and is answered once the outage is over.
+ */
+function describeEmulator({ tokensIssued, outcomes }, received) {
+  const requests = Object.entries(outcomes)
+    .map(([outcome, n]) => `${outcome} ${n}`)
+    .join(", ");
+  const abandoned = tokensIssued - received;
+  return (
+    `the emulator issued ${tokensIssued} tokens (token requests: ${requests})` +
+    (abandoned > 0 ? `, ${abandoned} of them to requests the manager had abandoned` : "")
+  );
+}

@@ -18,7 +18,7 @@ const LEAD_MS = 1_000; // start this long before the scheduled refresh
 const MARGIN_MS = 2_000; // the held token must outlive the outage by at least this much
 const RECOVERY_MS = 3_000; // time left in the run after the outage, to show the recovery
 
-export function scheduleOutage({ idp, manager, startedAt, durationMs, log }) {
+export function scheduleOutage({ faults, manager, startedAt, durationMs, log }) {
   const report = { state: "scheduled", failedAttempts: 0, startedAt: 0, endedAt: 0 };
   const controller = new AbortController();
   const { signal } = controller;
@@ -51,7 +51,7 @@ export function scheduleOutage({ idp, manager, startedAt, durationMs, log }) {
     const held = manager.status().expiresAt;
     report.state = "on";
     report.startedAt = Date.now();
-    idp.faults.hang();
+    faults.hang();
     log(
       `OUTAGE: the identity provider stops answering for ${OUTAGE_MS / 1000} s ` +
         `(the held token has ${((held - Date.now()) / 1000).toFixed(1)} s left)`,
@@ -59,7 +59,7 @@ export function scheduleOutage({ idp, manager, startedAt, durationMs, log }) {
     await sleep(OUTAGE_MS, undefined, { signal });
 
     const recovered = waitForNewToken(manager, signal);
-    idp.faults.restore();
+    faults.restore();
     report.state = "recovering";
     report.endedAt = Date.now();
     log("OUTAGE over: the identity provider answers again (requests it held are dropped)");
@@ -93,7 +93,7 @@ export function scheduleOutage({ idp, manager, startedAt, durationMs, log }) {
       controller.abort();
       await done;
       manager.off("refreshFailed", onFailed);
-      if (report.state === "on") idp.faults.restore();
+      if (report.state === "on") faults.restore();
     },
   };
 }

@@ -185,10 +185,18 @@ export class ConnectionSession {
    * promise rejects only with an error handed to the user, so the manager reports it too.
    */
   #credentialsArrived(credentials: RedisCredentials): Promise<void> | undefined {
-    switch (this.#port.connectionState()) {
-      case "ended":
-        this.end();
-        return undefined;
+    const state = this.#port.connectionState();
+    if (state === "ended") {
+      this.end();
+      return undefined;
+    }
+    // Already held (a reconnect's handshake presented them before their turn in the fan-out),
+    // or on their way: another AUTH, or another reconnect, would change nothing.
+    if (this.#holds(credentials)) return undefined;
+    if (this.#sending !== undefined && sameCredentials(this.#sending, credentials)) {
+      return undefined;
+    }
+    switch (state) {
       case "connecting":
         return undefined; // the handshake presents current credentials, or ready() sends them
       case "reconnect-to-reauthenticate":
@@ -196,11 +204,6 @@ export class ConnectionSession {
         this.#port.reconnect();
         return undefined;
       case "ready":
-        // Already held, or on their way: a second AUTH would change nothing.
-        if (this.#holds(credentials)) return undefined;
-        if (this.#sending !== undefined && sameCredentials(this.#sending, credentials)) {
-          return undefined;
-        }
         if (this.#inTransaction) {
           this.#authDeferred = true;
           return undefined;

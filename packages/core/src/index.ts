@@ -60,3 +60,4 @@ export type {
   TokenManagerState,
   TokenManagerStatus,
 } from "./types";
+export { abortReason, untilAborted } from "./until-aborted";

@@ -10,6 +10,7 @@ import {
   type JwtClaims,
   markPermanent,
   type RedisCredentials,
+  untilAborted,
 } from "@redis-credentials/core";
 import { classifyEntraIdError } from "./classify-error";
 import { EntraIdError } from "./errors";
@@ -152,42 +153,6 @@ function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error ?? "");
   const line = message.split("\n")[0]?.trim() ?? "";
   return line.length > 300 ? `${line.slice(0, 300)}...` : line;
-}
-
-/**
- * `getToken` with the manager's abort honoured even by credentials that ignore their
- * `abortSignal` (MSAL-based ones finish the request anyway): the manager moves on at once.
- */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(abortReason(signal));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      promise.catch(() => {});
-      reject(abortReason(signal));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-function abortReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
-  const error = new Error("The token request was aborted.");
-  error.name = "AbortError";
-  return error;
 }
 
 function validateScopes(scopes: unknown): string[] {

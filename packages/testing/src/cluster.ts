@@ -22,7 +22,12 @@ import {
 } from "./cluster-topology";
 import { NodeSet } from "./node-set";
 import { ProxyStats } from "./token-proxy";
-import type { ClusterOptions, TokenRedis, TokenRedisOptions } from "./token-redis-types";
+import type {
+  ClusterOptions,
+  IdentityTokenRedisOptions,
+  TokenRedis,
+  TokenRedisOptions,
+} from "./token-redis-types";
 
 /**
  * A Redis Cluster of token-enforcing nodes. `nodes` lists the masters first (node `i` starts as
@@ -51,7 +56,7 @@ export const MAX_MASTERS = 64;
 export const MAX_REPLICAS_PER_MASTER = 8;
 
 /** Starts a Redis Cluster of token-enforcing nodes; `startTokenRedis({ cluster })` calls this. */
-export async function startTokenCluster(options: TokenRedisOptions): Promise<TokenCluster> {
+export async function startTokenCluster(options: IdentityTokenRedisOptions): Promise<TokenCluster> {
   const shape = validateCluster(options.cluster);
   const password = randomBytes(24).toString("hex");
   const stats = new ProxyStats();

@@ -11,6 +11,16 @@ export {
   type SuiteTestFunction,
 } from "./adapter-suite";
 export {
+  type AwsCredentials,
+  type AwsService,
+  type AwsTokenClaims,
+  type AwsTokenRejection,
+  type AwsTokenVerification,
+  type AwsVerifier,
+  type AwsVerifierOptions,
+  createAwsVerifier,
+} from "./aws-verifier";
+export {
   type CertificateAuthority,
   type ClientCertificate,
   createCertificateAuthority,
@@ -68,11 +78,16 @@ export type {
   ConnectionStats,
   TokenRedisStats,
   TokenVerifier,
+  VerifiedClaims,
+  VerifierResult,
 } from "./token-proxy";
 export { startTokenRedis } from "./token-redis";
 export type {
+  AwsTokenRedisOptions,
   ClusterOptions,
+  IdentityTokenRedisOptions,
   SentinelOptions,
   TokenRedis,
   TokenRedisOptions,
+  TokenRedisServerOptions,
 } from "./token-redis-types";

@@ -15,7 +15,12 @@ import { NodeSet, type ProxiedNode } from "./node-set";
 import { type RedisProcess, startRedisServer } from "./redis-process";
 import type { RespValue } from "./resp";
 import { ProxyStats } from "./token-proxy";
-import type { SentinelOptions, TokenRedis, TokenRedisOptions } from "./token-redis-types";
+import type {
+  IdentityTokenRedisOptions,
+  SentinelOptions,
+  TokenRedis,
+  TokenRedisOptions,
+} from "./token-redis-types";
 
 /**
  * A master and its replicas, each behind a token-enforcing proxy, monitored by one redis-sentinel.
@@ -52,7 +57,9 @@ const DOWN_AFTER_MS = 3000;
 const FAILOVER_TIMEOUT_MS = 6000;
 
 /** Starts a sentinel-managed Redis of token-enforcing nodes; `startTokenRedis({ sentinel })` calls this. */
-export async function startTokenSentinel(options: TokenRedisOptions): Promise<TokenSentinel> {
+export async function startTokenSentinel(
+  options: IdentityTokenRedisOptions,
+): Promise<TokenSentinel> {
   const { replicas, masterName } = validateSentinel(options.sentinel);
   const password = randomBytes(24).toString("hex");
   const authority = (options.tls ?? true) ? createCertificateAuthority() : undefined;

@@ -2,7 +2,6 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer as createNetServer, type Server, Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import { encodeCommand, RespParser, RespProtocolError, type RespValue } from "./resp";
-import type { TokenClaims, TokenVerification } from "./token-issuer";
 
 /*
  * A proxy in front of one redis-server that enforces token authentication the way Azure Managed
@@ -11,8 +10,10 @@ import type { TokenClaims, TokenVerification } from "./token-issuer";
  * password when it does not, so Redis itself produces every reply, in order, with its own
  * semantics (NOAUTH, WRONGPASS, QUEUED inside MULTI, refusals in RESP2 subscribe mode). Replies are
  * parsed only to know which one answers which command; all bytes but the rewritten AUTHs pass
- * through untouched. When an AUTH with a valid token is answered +OK, the connection gets that
- * token's expiry as its deadline, at which both sockets are closed.
+ * through untouched. When an AUTH with a valid token is answered +OK, the connection gets a
+ * deadline, at which both sockets are closed: the token's expiry (Entra ID), or a lifetime counted
+ * from that AUTH when the verifier's claims carry one (AWS IAM: 12 hours, whatever the token's
+ * expiry). The claims say which, and so which counter the close adds to.
  *
  * With `internalAuth`, an AUTH (or HELLO ... AUTH) with the secret itself goes upstream unchanged
  * and makes the connection internal: a cluster's replicas replicate through their master's proxy
@@ -21,9 +22,27 @@ import type { TokenClaims, TokenVerification } from "./token-issuer";
  * Only the proxy and the servers know the secret, a random one per instance.
  */
 
-/** What verifies tokens: the identity emulator, or a TokenIssuer. */
+/** What the proxy reads from the claims of an accepted token. */
+export interface VerifiedClaims {
+  /** The user the connection is authenticated as from then on: an Entra token's `oid`, the AWS user id. */
+  readonly oid: string;
+  /** The token's expiry (epoch seconds): the connection's deadline, unless `connectionLifetimeMs` is set. */
+  readonly exp: number;
+  /**
+   * The connection lives this long after the AUTH is accepted, whatever the token's expiry (AWS
+   * IAM: 12 hours); a close at that deadline counts as `closedAtLifetimeLimit`, not `closedAtExpiry`.
+   */
+  readonly connectionLifetimeMs?: number | undefined;
+}
+
+/** A verifier's answer: the claims of a valid token, or why it was refused (counted in `authRejected`). */
+export type VerifierResult =
+  | { readonly ok: true; readonly claims: VerifiedClaims }
+  | { readonly ok: false; readonly reason: string };
+
+/** What verifies tokens: the identity emulator, a TokenIssuer, or an AWS verifier (createAwsVerifier). */
 export interface TokenVerifier {
-  verifyToken(token: string, options?: { user?: string }): TokenVerification;
+  verifyToken(token: string, options?: { user?: string }): VerifierResult;
 }
 
 /** One live client connection, as the counters show it. */
@@ -34,11 +53,14 @@ export interface ConnectionStats {
   readonly port: number;
   /** The client's own port: `socket.localPort` on the client side identifies its connection. */
   readonly clientPort: number;
-  /** The `oid` of the token last accepted, undefined before the first accepted AUTH. */
+  /** The user of the token last accepted (Entra: its `oid`; AWS: the user id), undefined before the first accepted AUTH. */
   readonly user: string | undefined;
   readonly authAttempts: number;
   readonly authSuccesses: number;
-  /** When the server closes the connection (epoch ms): the accepted token's `exp`. */
+  /**
+   * When the server closes the connection (epoch ms): the accepted token's `exp`, or (AWS mode)
+   * the connection lifetime limit counted from the last accepted AUTH.
+   */
   readonly expiresAt: number | undefined;
 }
 
@@ -55,7 +77,11 @@ export interface TokenRedisStats {
   authAttempts: number;
   /** Those Redis accepted with a valid token (each one set a new deadline). */
   authSuccesses: number;
-  /** Tokens refused, by reason: malformed, signature, expired, not-yet-valid, audience, user. */
+  /**
+   * Tokens refused, by reason: malformed, signature, expired, not-yet-valid, audience, user (Entra
+   * ID); malformed, signature, credential, host, action, user, resource-type, service, region,
+   * expired, not-yet-valid, expires-too-long (AWS).
+   */
   authRejected: Record<string, number>;
   /**
    * Valid tokens whose AUTH Redis did not apply: `queued` (inside MULTI), `refused` (an error
@@ -63,11 +89,13 @@ export interface TokenRedisStats {
    * monitoring, so the outcome is unknown).
    */
   authNotApplied: Record<string, number>;
-  /** Connections the server closed because their token expired. */
+  /** Connections the server closed because their token expired (Entra ID). */
   closedAtExpiry: number;
+  /** Connections the server closed at the connection lifetime limit after their last AUTH (AWS). */
+  closedAtLifetimeLimit: number;
   /** Live client connections. */
   connections: number;
-  /** Live authenticated connections by user (the token's `oid`). */
+  /** Live authenticated connections by user (the token's `oid`, the AWS user id). */
   connectionsByUser: Record<string, number>;
   /** Every live connection. */
   perConnection: ConnectionStats[];
@@ -82,6 +110,7 @@ export class ProxyStats {
   authAttempts = 0;
   authSuccesses = 0;
   closedAtExpiry = 0;
+  closedAtLifetimeLimit = 0;
   readonly authRejected: Record<string, number> = {};
   readonly authNotApplied: Record<string, number> = {};
   /** @internal the live connections of every proxy */
@@ -124,6 +153,7 @@ export class ProxyStats {
       authRejected: { ...this.authRejected },
       authNotApplied: { ...this.authNotApplied },
       closedAtExpiry: this.closedAtExpiry,
+      closedAtLifetimeLimit: this.closedAtLifetimeLimit,
       connections: perConnection.length,
       connectionsByUser,
       perConnection,
@@ -269,7 +299,7 @@ type Pending =
   | { kind: "reset" }
   /** HELLO without AUTH: its reply tells the protocol. */
   | { kind: "hello" }
-  | { kind: "auth"; command: "auth" | "hello"; claims: TokenClaims | undefined }
+  | { kind: "auth"; command: "auth" | "hello"; claims: VerifiedClaims | undefined }
   /** (P|S)(UN)SUBSCRIBE: answered by confirmations (out of band) or one in-band error. */
   | { kind: "pubsub"; command: string; expected: number | undefined };
 
@@ -293,6 +323,8 @@ class ProxyConnection {
   private readonly stats: ProxyStats;
   private user: string | undefined;
   private expiresAt: number | undefined;
+  /** The counter a close at `expiresAt` adds to: what the deadline is, as the accepted claims said. */
+  private deadline: "closedAtExpiry" | "closedAtLifetimeLimit" = "closedAtExpiry";
   private timer: NodeJS.Timeout | undefined;
   private authAttempts = 0;
   private authSuccesses = 0;
@@ -523,7 +555,7 @@ class ProxyConnection {
     this.options.onInternal();
   }
 
-  private verify(token: Buffer, user: string): TokenClaims | undefined {
+  private verify(token: Buffer, user: string): VerifiedClaims | undefined {
     const now = Date.now();
     this.authAttempts++;
     this.stats.recordAttempt(now);
@@ -643,10 +675,12 @@ class ProxyConnection {
     return this.subscriptions.channel;
   }
 
-  private accept(claims: TokenClaims) {
+  private accept(claims: VerifiedClaims) {
     const now = Date.now();
+    const lifetimeMs = claims.connectionLifetimeMs;
     this.user = claims.oid;
-    this.expiresAt = claims.exp * 1000;
+    this.expiresAt = lifetimeMs === undefined ? claims.exp * 1000 : now + lifetimeMs;
+    this.deadline = lifetimeMs === undefined ? "closedAtExpiry" : "closedAtLifetimeLimit";
     this.authSuccesses++;
     this.stats.recordSuccess(now);
     this.schedule();
@@ -666,7 +700,7 @@ class ProxyConnection {
 
   private expire() {
     if (this.closed) return;
-    this.stats.closedAtExpiry++;
+    this.stats[this.deadline]++;
     this.destroy();
   }
 

@@ -1,6 +1,7 @@
 // The options and the handle of a token-enforcing Redis, in a file of their own: startTokenRedis
 // (token-redis.ts) starts a cluster (cluster.ts) or a sentinel setup (sentinel.ts), and those
 // build on these types, so the imports between the three go one way.
+import type { AwsVerifierOptions } from "./aws-verifier";
 import type {
   ConnectionFilter,
   ConnectionStats,
@@ -24,16 +25,39 @@ export interface SentinelOptions {
   masterName?: string;
 }
 
-export interface TokenRedisOptions {
-  /** Verifies the tokens clients AUTH with: the identity emulator (or a TokenIssuer). */
-  identity: TokenVerifier;
-  /** Clients connect over TLS, trusting `ca` (Entra ID authentication is TLS-only on Azure). @default true */
+/** What every token-enforcing Redis takes, whoever verifies its tokens. */
+export interface TokenRedisServerOptions {
+  /**
+   * Clients connect over TLS, trusting `ca` (token authentication is TLS-only on Azure, and IAM
+   * authentication needs in-transit encryption on AWS). @default true
+   */
   tls?: boolean;
   /** Run a Redis Cluster instead of one server. @default a single server */
   cluster?: ClusterOptions;
   /** Run a master with replicas, monitored by redis-sentinel. @default a single server */
   sentinel?: SentinelOptions;
 }
+
+/** Entra ID mode (or any verifier of your own): tokens are checked by `identity`. */
+export interface IdentityTokenRedisOptions extends TokenRedisServerOptions {
+  /** Verifies the tokens clients AUTH with: the identity emulator (or a TokenIssuer, or any TokenVerifier). */
+  identity: TokenVerifier;
+  aws?: undefined;
+}
+
+/**
+ * AWS mode: Amazon ElastiCache / MemoryDB IAM authentication. The AUTH user name is the user id,
+ * the password a SigV4 presigned `connect` URL; a connection is closed `connectionLifetimeMs`
+ * (12 hours) after its last successful AUTH.
+ */
+export interface AwsTokenRedisOptions extends TokenRedisServerOptions {
+  /** The cache's IAM settings and the credentials allowed to sign its tokens. */
+  aws: AwsVerifierOptions;
+  identity?: undefined;
+}
+
+/** Pass exactly one of `identity` (Entra ID) and `aws` (ElastiCache / MemoryDB IAM). */
+export type TokenRedisOptions = IdentityTokenRedisOptions | AwsTokenRedisOptions;
 
 /** A redis-server (or a cluster of them) that enforces token authentication as Azure does. */
 export interface TokenRedis extends AsyncDisposable {

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { InvalidOptionsError } from "@redis-credentials/core";
+import { buildAwsVerifier } from "./aws-verifier";
 import { createCertificateAuthority } from "./certificates";
 import { startTokenCluster, type TokenCluster } from "./cluster";
 import { type RedisProcess, startRedisServer } from "./redis-process";
@@ -7,6 +8,7 @@ import { startTokenSentinel, type TokenSentinel } from "./sentinel";
 import { createTokenProxy, ProxyStats, type TokenProxy, type TokenVerifier } from "./token-proxy";
 import type {
   ClusterOptions,
+  IdentityTokenRedisOptions,
   SentinelOptions,
   TokenRedis,
   TokenRedisOptions,
@@ -16,7 +18,8 @@ export type { TokenRedis, TokenRedisOptions } from "./token-redis-types";
 
 /**
  * Starts a token-enforcing Redis on a random loopback port (a cluster with `cluster`, a
- * sentinel-managed master and replicas with `sentinel`).
+ * sentinel-managed master and replicas with `sentinel`), checking tokens with `identity` (Entra
+ * ID) or as AWS checks ElastiCache / MemoryDB IAM tokens (`aws`).
  */
 export async function startTokenRedis(
   options: TokenRedisOptions & { cluster: ClusterOptions },
@@ -25,8 +28,8 @@ export async function startTokenRedis(
   options: TokenRedisOptions & { sentinel: SentinelOptions },
 ): Promise<TokenSentinel>;
 export async function startTokenRedis(options: TokenRedisOptions): Promise<TokenRedis>;
-export async function startTokenRedis(options: TokenRedisOptions): Promise<TokenRedis> {
-  validate(options);
+export async function startTokenRedis(input: TokenRedisOptions): Promise<TokenRedis> {
+  const options = validate(input);
   if (options.cluster !== undefined) return startTokenCluster(options);
   if (options.sentinel !== undefined) return startTokenSentinel(options);
   const tls = options.tls ?? true;
@@ -94,16 +97,26 @@ function standalone(
   };
 }
 
-function validate(options: TokenRedisOptions) {
+/** Checks the options and settles who verifies tokens: `identity`, or an AWS verifier built from `aws`. */
+function validate(options: TokenRedisOptions): IdentityTokenRedisOptions {
   if (typeof options !== "object" || options === null) {
-    throw new InvalidOptionsError("options", "pass { identity }");
+    throw new InvalidOptionsError("options", "pass { identity } or { aws }");
   }
-  const identity = options.identity as Partial<TokenVerifier> | undefined;
-  if (typeof identity?.verifyToken !== "function") {
-    throw new InvalidOptionsError(
-      "identity",
-      "must verify tokens: pass the identity emulator (startIdentityEmulator()) or a token issuer",
-    );
+  if (options.identity !== undefined && options.aws !== undefined) {
+    throw new InvalidOptionsError("aws", "cannot be combined with identity: pass one of them");
+  }
+  let identity: TokenVerifier;
+  if (options.aws !== undefined) {
+    identity = buildAwsVerifier(options.aws, "aws.");
+  } else {
+    const verifier = options.identity as Partial<TokenVerifier> | undefined;
+    if (typeof verifier?.verifyToken !== "function") {
+      throw new InvalidOptionsError(
+        "identity",
+        "must verify tokens: pass the identity emulator (startIdentityEmulator()) or a token issuer, or pass aws for ElastiCache / MemoryDB IAM authentication",
+      );
+    }
+    identity = verifier as TokenVerifier;
   }
   if (options.tls !== undefined && typeof options.tls !== "boolean") {
     throw new InvalidOptionsError("tls", "must be true or false");
@@ -111,4 +124,11 @@ function validate(options: TokenRedisOptions) {
   if (options.cluster !== undefined && options.sentinel !== undefined) {
     throw new InvalidOptionsError("sentinel", "cannot be combined with cluster: pass one of them");
   }
+  const { tls, cluster, sentinel } = options;
+  return {
+    identity,
+    ...(tls !== undefined && { tls }),
+    ...(cluster !== undefined && { cluster }),
+    ...(sentinel !== undefined && { sentinel }),
+  };
 }

@@ -1,0 +1,187 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { awsIam } from "@redis-credentials/aws-iam";
+import {
+  CredentialsRejectedError,
+  createTokenManager,
+  type FetchReason,
+  type TokenManager,
+} from "@redis-credentials/core";
+import { createCluster as createIoredisCluster, createRedis } from "@redis-credentials/ioredis";
+import {
+  createClient,
+  createCluster as createNodeRedisCluster,
+} from "@redis-credentials/node-redis";
+import { startTokenRedis, type TokenRedis } from "@redis-credentials/testing";
+
+// The whole path of ElastiCache IAM authentication, on this machine: awsIam() signs tokens with
+// the AWS SDK's SigV4 signer, and ioredis and node-redis clients share one manager against a
+// Redis in AWS mode, which verifies each token as AWS does and, like AWS after 12 hours, drops
+// every connection a while after its last AUTH. Tokens live 3 s and connections 4 s after their
+// last AUTH: only a re-AUTH at every rotation keeps them.
+const AWS = {
+  credentials: { accessKeyId: "AKIAE2ETESTKEY000001", secretAccessKey: "e2e-secret-access-key" },
+  region: "eu-west-1",
+  cacheName: "e2e-cache",
+  userId: "app-user",
+  connectionLifetimeMs: 4_000,
+};
+const ROTATIONS = 5;
+const FAST = {
+  refreshBeforeExpiryMs: 1_000,
+  minRefreshIntervalMs: 200,
+  refreshJitterMs: 200,
+  reauthSpreadMs: 200,
+  retry: { initialDelayMs: 50, maxDelayMs: 500 },
+};
+
+let standalone: TokenRedis;
+let cluster: TokenRedis;
+const managers: TokenManager[] = [];
+
+beforeAll(async () => {
+  [standalone, cluster] = await Promise.all([
+    startTokenRedis({ aws: AWS }),
+    startTokenRedis({ aws: AWS, cluster: { masters: 3 } }),
+  ]);
+});
+
+afterAll(async () => {
+  await Promise.all(managers.map((manager) => manager.dispose()));
+  await Promise.all([standalone?.stop(), cluster?.stop()]);
+});
+
+/** A fast-rotating manager over awsIam(), recording why each fetch happened. */
+function awsManager(userId = AWS.userId): TokenManager & { reasons: FetchReason[] } {
+  const source = awsIam({
+    userId,
+    cacheName: AWS.cacheName,
+    region: AWS.region,
+    credentials: AWS.credentials,
+    expiresInSeconds: 3,
+  });
+  const reasons: FetchReason[] = [];
+  const manager = createTokenManager(
+    {
+      name: source.name,
+      fetch: (context) => {
+        reasons.push(context.reason);
+        return source.fetch(context);
+      },
+    },
+    FAST,
+  );
+  managers.push(manager);
+  return Object.assign(manager, { reasons });
+}
+
+/** Runs a steady workload on every client until the manager has rotated ROTATIONS times. */
+async function acrossRotations(
+  manager: TokenManager,
+  clients: ((i: number) => Promise<unknown>)[],
+) {
+  let rotations = 0;
+  manager.on("refreshed", () => {
+    rotations += 1;
+  });
+  const failures: unknown[] = [];
+  let commands = 0;
+  let running = true;
+  const loop = async (run: (i: number) => Promise<unknown>) => {
+    for (let i = 0; running; i++) {
+      try {
+        await run(i);
+        commands += 1;
+      } catch (error) {
+        failures.push(error);
+      }
+      await sleep(5);
+    }
+  };
+  const loops = clients.map(loop);
+  while (rotations < ROTATIONS) await sleep(100);
+  running = false;
+  await Promise.all(loops);
+  return { failures, commands };
+}
+
+test("standalone over TLS: ioredis and node-redis on one awsIam manager outlive the tokens and the connection lifetime", async () => {
+  const manager = awsManager();
+  const ioredis = await createRedis(manager, {
+    host: standalone.host,
+    port: standalone.port,
+    tls: { ca: standalone.ca as string },
+  });
+  const nodeRedis = createClient(manager, {
+    socket: {
+      host: standalone.host,
+      port: standalone.port,
+      tls: true,
+      ca: standalone.ca as string,
+    },
+  });
+  nodeRedis.on("error", () => {});
+  await nodeRedis.connect();
+  const first = standalone.connections().map((connection) => connection.id);
+
+  const { failures, commands } = await acrossRotations(manager, [
+    (i) => ioredis.set("e2e:aws:ioredis", String(i)),
+    (i) => nodeRedis.set("e2e:aws:node-redis", String(i)),
+  ]);
+
+  expect(failures).toEqual([]);
+  expect(commands).toBeGreaterThan(100);
+  const stats = standalone.stats();
+  expect(stats.closedAtLifetimeLimit).toBe(0);
+  expect(stats.authRejected).toEqual({});
+  expect(stats.connectionsByUser).toEqual({ [AWS.userId]: 2 });
+  // The very same two connections, re-authenticated at every rotation, long past 4 s.
+  expect(standalone.connections().map((connection) => connection.id)).toEqual(first);
+  for (const connection of standalone.connections()) {
+    expect(connection.authSuccesses).toBeGreaterThanOrEqual(ROTATIONS);
+  }
+  ioredis.disconnect();
+  await nodeRedis.close();
+});
+
+test("cluster over TLS: every node connection of ioredis and node-redis cluster clients is kept", async () => {
+  const manager = awsManager();
+  const ca = cluster.ca as string;
+  const ioredis = await createIoredisCluster(manager, cluster.nodes, {
+    redisOptions: { tls: { ca } },
+  });
+  const nodeRedis = createNodeRedisCluster(manager, {
+    rootNodes: cluster.nodes.map(({ host, port }) => ({ socket: { host, port } })),
+    defaults: { socket: { tls: true, ca } },
+  });
+  nodeRedis.on("error", () => {});
+  await nodeRedis.connect();
+
+  const keys = ["{a}e2e", "{b}e2e", "{c}e2e"];
+  const { failures, commands } = await acrossRotations(manager, [
+    (i) => ioredis.set(keys[i % 3]!, String(i)),
+    (i) => nodeRedis.set(keys[(i + 1) % 3]!, String(i)),
+  ]);
+
+  expect(failures).toEqual([]);
+  expect(commands).toBeGreaterThan(100);
+  const stats = cluster.stats();
+  expect(stats.closedAtLifetimeLimit).toBe(0);
+  expect(stats.authRejected).toEqual({});
+  ioredis.disconnect();
+  await nodeRedis.close();
+});
+
+test("a user id the cache does not know: one forced refresh, then one CredentialsRejectedError", async () => {
+  const manager = awsManager("not-a-cache-user");
+  const failure = await createRedis(manager, {
+    host: standalone.host,
+    port: standalone.port,
+    tls: { ca: standalone.ca as string },
+  }).catch((error: unknown) => error);
+  expect(failure).toBeInstanceOf(CredentialsRejectedError);
+  expect(failure).toMatchObject({ username: "not-a-cache-user" });
+  expect((failure as Error).message).not.toContain("X-Amz-Signature");
+  // The first token, then one forced refresh (and whatever the schedule brought meanwhile).
+  expect(manager.reasons.filter((reason) => reason === "forced")).toHaveLength(1);
+  expect(Object.keys(standalone.stats().authRejected)).toEqual(["user"]);
+});
