@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { awsIam } from "@redis-credentials/aws-iam";
 import {
   CredentialsRejectedError,
@@ -12,6 +11,7 @@ import {
   createCluster as createNodeRedisCluster,
 } from "@redis-credentials/node-redis";
 import { startTokenRedis, type TokenRedis } from "@redis-credentials/testing";
+import { workloadAcrossRotations } from "./workload";
 
 // The whole path of ElastiCache IAM authentication, on this machine: awsIam() signs tokens with
 // the AWS SDK's SigV4 signer, and ioredis and node-redis clients share one manager against a
@@ -74,36 +74,6 @@ function awsManager(userId = AWS.userId): TokenManager & { reasons: FetchReason[
   return Object.assign(manager, { reasons });
 }
 
-/** Runs a steady workload on every client until the manager has rotated ROTATIONS times. */
-async function acrossRotations(
-  manager: TokenManager,
-  clients: ((i: number) => Promise<unknown>)[],
-) {
-  let rotations = 0;
-  manager.on("refreshed", () => {
-    rotations += 1;
-  });
-  const failures: unknown[] = [];
-  let commands = 0;
-  let running = true;
-  const loop = async (run: (i: number) => Promise<unknown>) => {
-    for (let i = 0; running; i++) {
-      try {
-        await run(i);
-        commands += 1;
-      } catch (error) {
-        failures.push(error);
-      }
-      await sleep(5);
-    }
-  };
-  const loops = clients.map(loop);
-  while (rotations < ROTATIONS) await sleep(100);
-  running = false;
-  await Promise.all(loops);
-  return { failures, commands };
-}
-
 test("standalone over TLS: ioredis and node-redis on one awsIam manager outlive the tokens and the connection lifetime", async () => {
   const manager = awsManager();
   const ioredis = await createRedis(manager, {
@@ -123,7 +93,7 @@ test("standalone over TLS: ioredis and node-redis on one awsIam manager outlive 
   await nodeRedis.connect();
   const first = standalone.connections().map((connection) => connection.id);
 
-  const { failures, commands } = await acrossRotations(manager, [
+  const { failures, commands } = await workloadAcrossRotations(manager, ROTATIONS, [
     (i) => ioredis.set("e2e:aws:ioredis", String(i)),
     (i) => nodeRedis.set("e2e:aws:node-redis", String(i)),
   ]);
@@ -157,7 +127,7 @@ test("cluster over TLS: every node connection of ioredis and node-redis cluster 
   await nodeRedis.connect();
 
   const keys = ["{a}e2e", "{b}e2e", "{c}e2e"];
-  const { failures, commands } = await acrossRotations(manager, [
+  const { failures, commands } = await workloadAcrossRotations(manager, ROTATIONS, [
     (i) => ioredis.set(keys[i % 3]!, String(i)),
     (i) => nodeRedis.set(keys[(i + 1) % 3]!, String(i)),
   ]);

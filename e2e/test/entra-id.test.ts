@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { ClientSecretCredential } from "@azure/identity";
 import {
   CredentialsRejectedError,
@@ -15,6 +14,7 @@ import {
   startTokenRedis,
   type TokenRedis,
 } from "@redis-credentials/testing";
+import { workloadAcrossRotations } from "./workload";
 
 // The whole path a service principal takes on Azure, on this machine: a real ClientSecretCredential
 // gets tokens from the identity emulator's v2.0 token endpoint, entraId() turns them into
@@ -65,31 +65,10 @@ test("ioredis and node-redis stay connected over TLS across rotations of tokens 
   nodeRedis.on("error", () => {});
   await nodeRedis.connect();
 
-  let rotations = 0;
-  theManager.on("refreshed", () => {
-    rotations += 1;
-  });
-  const failures: unknown[] = [];
-  let commands = 0;
-  let running = true;
-  const loop = async (run: (i: number) => Promise<unknown>) => {
-    for (let i = 0; running; i++) {
-      try {
-        await run(i);
-        commands += 1;
-      } catch (error) {
-        failures.push(error);
-      }
-      await sleep(5);
-    }
-  };
-  const loops = [
-    loop((i) => ioredis.set("e2e:ioredis", String(i))),
-    loop((i) => nodeRedis.set("e2e:node-redis", String(i))),
-  ];
-  while (rotations < ROTATIONS) await sleep(100);
-  running = false;
-  await Promise.all(loops);
+  const { failures, commands } = await workloadAcrossRotations(theManager, ROTATIONS, [
+    (i) => ioredis.set("e2e:ioredis", String(i)),
+    (i) => nodeRedis.set("e2e:node-redis", String(i)),
+  ]);
 
   expect(failures).toEqual([]);
   expect(commands).toBeGreaterThan(100);

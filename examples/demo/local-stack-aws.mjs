@@ -8,7 +8,7 @@
 // awsIam() signs 20-second tokens with the AWS SDK's SigV4 signer; nothing leaves the machine.
 import { awsIam } from "@redis-credentials/aws-iam";
 import { startTokenRedis } from "@redis-credentials/testing";
-import { sumValues } from "./local-stack.mjs";
+import { serverStats } from "./local-stack.mjs";
 
 export const TOKEN_LIFETIME_MS = 20_000;
 const CONNECTION_LIFETIME_MS = 30_000;
@@ -50,17 +50,8 @@ export async function startLocalAwsStack() {
     faults: provider.faults,
     standalone: { host: redis.host, port: redis.port, ca: redis.ca },
     cluster: { nodes: cluster.nodes, ca: cluster.ca },
-    serverStats() {
-      const a = redis.stats();
-      const b = cluster.stats();
-      return {
-        authSuccesses: a.authSuccesses + b.authSuccesses,
-        authRejected: sumValues(a.authRejected) + sumValues(b.authRejected),
-        closed: a.closedAtLifetimeLimit + b.closedAtLifetimeLimit,
-        closedWhen: "closed at the 12 h limit",
-        connections: a.connections + b.connections,
-      };
-    },
+    serverStats: () =>
+      serverStats([redis, cluster], "closedAtLifetimeLimit", "closed at the 12 h limit"),
     describeTokens() {
       return `the credential provider answered ${provider.served} requests`;
     },

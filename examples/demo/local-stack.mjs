@@ -42,17 +42,7 @@ export async function startLocalStack() {
     standalone: { host: redis.host, port: redis.port, ca: redis.ca },
     cluster: { nodes: cluster.nodes, ca: cluster.ca },
     /** The servers' own view: AUTHs they accepted, connections they closed at expiry. */
-    serverStats() {
-      const a = redis.stats();
-      const b = cluster.stats();
-      return {
-        authSuccesses: a.authSuccesses + b.authSuccesses,
-        authRejected: sumValues(a.authRejected) + sumValues(b.authRejected),
-        closed: a.closedAtExpiry + b.closedAtExpiry,
-        closedWhen: "closed at token expiry",
-        connections: a.connections + b.connections,
-      };
-    },
+    serverStats: () => serverStats([redis, cluster], "closedAtExpiry", "closed at token expiry"),
     /** The emulator's counters: tokens it issued, token requests by outcome ("ok", "hung"). */
     describeTokens(received) {
       const { tokensIssued, requests } = idp.stats();
@@ -66,7 +56,20 @@ export async function startLocalStack() {
   };
 }
 
-export const sumValues = (table) => Object.values(table).reduce((total, n) => total + n, 0);
+/**
+ * The servers' counters added up: AUTHs accepted and rejected, live connections, and the
+ * connections a server closed (`closedKey`: at token expiry, or at the AWS lifetime limit).
+ */
+export function serverStats(servers, closedKey, closedWhen) {
+  const total = (pick) => servers.reduce((sum, server) => sum + pick(server.stats()), 0);
+  return {
+    authSuccesses: total((s) => s.authSuccesses),
+    authRejected: total((s) => Object.values(s.authRejected).reduce((sum, n) => sum + n, 0)),
+    closed: total((s) => s[closedKey]),
+    closedWhen,
+    connections: total((s) => s.connections),
+  };
+}
 
 /**
  * Tokens issued and token requests by outcome, as the emulator counted them. It can issue more

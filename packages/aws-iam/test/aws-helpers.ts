@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CredentialSource, RedisCredentials } from "@redis-credentials/core";
+import nock from "nock";
 
 export const REGION = "eu-west-1";
 export const STS = `https://sts.${REGION}.amazonaws.com`;
@@ -36,6 +37,19 @@ export function fetchOnce(
  * config files that do not exist (new paths per test: the SDK caches what it read per path), and
  * no instance metadata unless a test turns it back on. Restores the environment afterwards.
  */
+/**
+ * For a file whose tests reach AWS endpoints: nock answers them and no request leaves the
+ * machine; each test's interceptors, requests still pending and spies are cleared after it.
+ */
+export function interceptAwsHttp(): void {
+  beforeAll(() => nock.disableNetConnect());
+  afterEach(() => {
+    nock.abortPendingRequests();
+    nock.cleanAll();
+    jest.restoreAllMocks();
+  });
+}
+
 export function isolateAwsEnvironment(): { readonly home: () => string } {
   let saved: NodeJS.ProcessEnv = {};
   let home = "";

@@ -7,6 +7,7 @@ import {
   ECS,
   fetchOnce,
   IMDS,
+  interceptAwsHttp,
   isolateAwsEnvironment,
   POD_IDENTITY,
   parseToken,
@@ -23,12 +24,7 @@ import {
 // The default credential chain (fromNodeProviderChain) of the real SDK, each link reached the way
 // it is in production: through environment variables and HTTP endpoints that nock answers.
 const env = isolateAwsEnvironment();
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => {
-  nock.abortPendingRequests();
-  nock.cleanAll();
-  jest.restoreAllMocks();
-});
+interceptAwsHttp();
 
 const options = { userId: "orders-app", cacheName: "orders-cache", region: REGION };
 

@@ -15,6 +15,7 @@ import {
   ECS,
   fetchOnce,
   IMDS,
+  interceptAwsHttp,
   isolateAwsEnvironment,
   REGION,
   SECRET_ACCESS_KEY,
@@ -28,12 +29,7 @@ import {
 // Every error below is the real one the AWS SDK throws, triggered through HTTP answers (nock) or
 // the environment, then classified: only clear configuration errors are permanent.
 const env = isolateAwsEnvironment();
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => {
-  nock.abortPendingRequests();
-  nock.cleanAll();
-  jest.restoreAllMocks();
-});
+interceptAwsHttp();
 
 const options = { userId: "orders-app", cacheName: "orders-cache", region: REGION };
 const WEB_IDENTITY_TOKEN = "eyJhbGciOiJSUzI1NiJ9.service-account-token-SECRET.sig";
