@@ -29,11 +29,12 @@ type Presented = Pick<RedisCredentials, "username" | "password">;
 export class ConnectionSession {
   readonly #group: SessionGroup;
   readonly #port: SessionPort;
-  readonly #tracker: RejectionTracker;
+  /** Made at the first refusal: most connections are never refused (memory per connection). */
+  #tracker: RejectionTracker | undefined;
   readonly #detach: (() => void) | undefined;
   #unsubscribe: (() => void) | undefined;
-  /** Aborts waits (for credentials, for a rejection's backoff) when the session ends. */
-  #stop = new AbortController();
+  /** Aborts waits (for credentials, for a rejection's backoff) when the session ends; made when one starts. */
+  #stop: AbortController | undefined;
   /** What the current (or last) handshake presents. */
   #handshake: Presented | undefined;
   #handshakePending = false;
@@ -54,7 +55,6 @@ export class ConnectionSession {
     this.#group = group;
     this.#port = port;
     this.#detach = detach;
-    this.#tracker = createRejectionTracker(group.manager, { clock: group.manager.clock });
     group.track(this, "attached");
   }
 
@@ -66,7 +66,6 @@ export class ConnectionSession {
   /** Starts listening for new credentials (a connect began). Idempotent. */
   start(): void {
     if (this.#unsubscribe !== undefined || this.#group.managerDisposed) return;
-    if (this.#stop.signal.aborted) this.#stop = new AbortController();
     this.#unsubscribe = this.#group.manager.subscribe((credentials) =>
       this.#credentialsArrived(credentials),
     );
@@ -77,7 +76,8 @@ export class ConnectionSession {
   end(): void {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
-    this.#stop.abort();
+    this.#stop?.abort();
+    this.#stop = undefined;
     this.#group.track(this, "ended");
     this.#port.ended?.();
   }
@@ -110,8 +110,8 @@ export class ConnectionSession {
     this.#refusal = undefined;
     if (refusal !== undefined && refused !== undefined) {
       this.#group.reauthFailures += 1;
-      const outcome = await this.#tracker
-        .rejected(this.#full(refused), refusal.cause, this.#stop.signal)
+      const outcome = await this.#rejections()
+        .rejected(this.#full(refused), refusal.cause, this.#stopSignal())
         .catch(() => undefined);
       if (outcome?.error) this.#port.reportError(outcome.error);
     }
@@ -154,7 +154,7 @@ export class ConnectionSession {
     this.#sending = undefined; // an AUTH still unanswered went to the previous socket
     this.#handshakePending = false;
     this.#refusal = undefined;
-    this.#tracker.accepted();
+    this.#tracker?.accepted();
     if (this.#handshake !== undefined) this.#onServer = this.#handshake;
     // New credentials may have arrived while the handshake was in flight.
     const current = this.#group.current();
@@ -241,14 +241,14 @@ export class ConnectionSession {
     if (refusal === undefined) {
       this.#onServer = credentials;
       this.#group.lastReauthAt = this.#group.manager.clock.now();
-      this.#tracker.accepted();
+      this.#tracker?.accepted();
       return;
     }
     // Dropped with its socket, or the client closed: the next handshake sends current ones.
     if (!isCredentialsRejection(refusal)) return;
     this.#group.reauthFailures += 1;
-    const outcome = await this.#tracker
-      .rejected(credentials, refusal, this.#stop.signal)
+    const outcome = await this.#rejections()
+      .rejected(credentials, refusal, this.#stopSignal())
       .catch(() => undefined);
     if (outcome === undefined) return;
     const retry = this.#credentialsArrived(outcome.credentials);
@@ -263,7 +263,7 @@ export class ConnectionSession {
     const timeoutMs = this.#port.connectTimeoutMs;
     const timeout = new AbortController();
     const timer = startTimer(manager.clock, timeoutMs, () => timeout.abort());
-    const signals = [this.#stop.signal, timeout.signal, ...(signal ? [signal] : [])];
+    const signals = [this.#stopSignal(), timeout.signal, ...(signal ? [signal] : [])];
     try {
       return await manager.getCredentials({ signal: AbortSignal.any(signals) });
     } catch (error) {
@@ -280,6 +280,19 @@ export class ConnectionSession {
     } finally {
       timer.cancel();
     }
+  }
+
+  #rejections(): RejectionTracker {
+    const { manager } = this.#group;
+    this.#tracker ??= createRejectionTracker(manager, { clock: manager.clock });
+    return this.#tracker;
+  }
+
+  /** Aborted when the session ends (it is not listening: already ended). */
+  #stopSignal(): AbortSignal {
+    if (this.#unsubscribe === undefined) return AbortSignal.abort();
+    this.#stop ??= new AbortController();
+    return this.#stop.signal;
   }
 
   #holds(credentials: RedisCredentials): boolean {
