@@ -1,17 +1,12 @@
 import { awsIam } from "@redis-credentials/aws-iam";
-import {
-  CredentialsRejectedError,
-  createTokenManager,
-  type FetchReason,
-  type TokenManager,
-} from "@redis-credentials/core";
+import { CredentialsRejectedError, type TokenManager } from "@redis-credentials/core";
 import { createCluster as createIoredisCluster, createRedis } from "@redis-credentials/ioredis";
 import {
   createClient,
   createCluster as createNodeRedisCluster,
 } from "@redis-credentials/node-redis";
 import { startTokenRedis, type TokenRedis } from "@redis-credentials/testing";
-import { workloadAcrossRotations } from "./workload";
+import { recordingManager, workloadAcrossRotations } from "./workload";
 
 // The whole path of ElastiCache IAM authentication, on this machine: awsIam() signs tokens with
 // the AWS SDK's SigV4 signer, and ioredis and node-redis clients share one manager against a
@@ -26,13 +21,6 @@ const AWS = {
   connectionLifetimeMs: 4_000,
 };
 const ROTATIONS = 5;
-const FAST = {
-  refreshBeforeExpiryMs: 1_000,
-  minRefreshIntervalMs: 200,
-  refreshJitterMs: 200,
-  reauthSpreadMs: 200,
-  retry: { initialDelayMs: 50, maxDelayMs: 500 },
-};
 
 let standalone: TokenRedis;
 let cluster: TokenRedis;
@@ -51,7 +39,7 @@ afterAll(async () => {
 });
 
 /** A fast-rotating manager over awsIam(), recording why each fetch happened. */
-function awsManager(userId = AWS.userId): TokenManager & { reasons: FetchReason[] } {
+function awsManager(userId = AWS.userId): ReturnType<typeof recordingManager> {
   const source = awsIam({
     userId,
     cacheName: AWS.cacheName,
@@ -59,19 +47,9 @@ function awsManager(userId = AWS.userId): TokenManager & { reasons: FetchReason[
     credentials: AWS.credentials,
     expiresInSeconds: 3,
   });
-  const reasons: FetchReason[] = [];
-  const manager = createTokenManager(
-    {
-      name: source.name,
-      fetch: (context) => {
-        reasons.push(context.reason);
-        return source.fetch(context);
-      },
-    },
-    FAST,
-  );
+  const manager = recordingManager(source);
   managers.push(manager);
-  return Object.assign(manager, { reasons });
+  return manager;
 }
 
 test("standalone over TLS: ioredis and node-redis on one awsIam manager outlive the tokens and the connection lifetime", async () => {

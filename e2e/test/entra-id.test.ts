@@ -14,7 +14,7 @@ import {
   startTokenRedis,
   type TokenRedis,
 } from "@redis-credentials/testing";
-import { workloadAcrossRotations } from "./workload";
+import { FAST_ROTATION, workloadAcrossRotations } from "./workload";
 
 // The whole path a service principal takes on Azure, on this machine: a real ClientSecretCredential
 // gets tokens from the identity emulator's v2.0 token endpoint, entraId() turns them into
@@ -49,13 +49,7 @@ afterAll(async () => {
 test("ioredis and node-redis stay connected over TLS across rotations of tokens from a real ClientSecretCredential", async () => {
   const app = idp.registerClient();
   const credential = emulatorCredential(app);
-  const theManager = createTokenManager(entraId({ credential }), {
-    refreshBeforeExpiryMs: 1_000,
-    minRefreshIntervalMs: 200,
-    refreshJitterMs: 200,
-    reauthSpreadMs: 200,
-    retry: { initialDelayMs: 50, maxDelayMs: 500 },
-  });
+  const theManager = createTokenManager(entraId({ credential }), FAST_ROTATION);
   manager = theManager;
   const tls = { ca: server.ca as string };
   const ioredis = await createRedis(theManager, { host: server.host, port: server.port, tls });

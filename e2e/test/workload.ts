@@ -1,5 +1,41 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { TokenManager } from "@redis-credentials/core";
+import {
+  type CredentialSource,
+  createTokenManager,
+  type FetchReason,
+  type TokenManager,
+  type TokenManagerOptions,
+} from "@redis-credentials/core";
+
+/** Manager options for tokens that live a few seconds: many rotations in a short test. */
+export const FAST_ROTATION: TokenManagerOptions = {
+  refreshBeforeExpiryMs: 1_000,
+  minRefreshIntervalMs: 200,
+  refreshJitterMs: 200,
+  reauthSpreadMs: 200,
+  retry: { initialDelayMs: 50, maxDelayMs: 500 },
+};
+
+/**
+ * A fast-rotating manager over `source` that records why each fetch happened (`reasons`), so a
+ * test can tell that nothing forced a refresh.
+ */
+export function recordingManager(
+  source: CredentialSource,
+): TokenManager & { reasons: FetchReason[] } {
+  const reasons: FetchReason[] = [];
+  const manager = createTokenManager(
+    {
+      name: source.name,
+      fetch: (context) => {
+        reasons.push(context.reason);
+        return source.fetch(context);
+      },
+    },
+    FAST_ROTATION,
+  );
+  return Object.assign(manager, { reasons });
+}
 
 /**
  * Runs one command loop per step (each step gets its iteration number), 5 ms apart, until

@@ -6,10 +6,12 @@
 // Locally everything runs on this machine (identity emulator, token-enforcing Redis over TLS),
 // tokens live 20 s, and halfway through the identity provider goes silent for 5 s.
 // With --emulate aws the same runs locally against ElastiCache-style IAM authentication instead
-// (awsIam(): SigV4-presigned tokens, a server that drops connections after their lifetime).
+// (awsIam(): SigV4-presigned tokens, a server that drops connections after their lifetime); with
+// --emulate gcp against Memorystore-style IAM authentication (gcpIam() with Application Default
+// Credentials, served by the emulator's metadata server).
 // With --azure --host <name> it runs against a real Azure Managed Redis instead.
 //
-//   node examples/demo/index.mjs [--duration 60] [--emulate entra|aws]
+//   node examples/demo/index.mjs [--duration 60] [--emulate entra|aws|gcp]
 //                                [--azure --host <name> [--port 10000] [--cluster]]
 //
 // Exit code: 0 when no command failed, no message was lost and the server closed no connection
@@ -28,7 +30,8 @@ const USAGE = `Usage: npm run demo -- [options]   (or: node examples/demo/index.
 
   --duration <seconds>  how long the workload runs (default 60)
   --emulate <cloud>     what the local run emulates: entra (Microsoft Entra ID, the
-                        default) or aws (ElastiCache IAM authentication through awsIam())
+                        default), aws (ElastiCache IAM authentication through awsIam())
+                        or gcp (Memorystore IAM authentication through gcpIam())
   --azure               run against a real Azure Managed Redis with DefaultAzureCredential
                         (az login, managed identity, AZURE_* variables, ...) instead of
                         the local identity emulator and token-enforcing Redis
@@ -36,6 +39,22 @@ const USAGE = `Usage: npm run demo -- [options]   (or: node examples/demo/index.
   --port <n>            with --azure: the port (default 10000)
   --cluster             with --azure: the cache uses the OSS cluster policy; connect cluster clients
   --help                show this help`;
+
+/** What each `--emulate` runs locally. */
+const LOCAL_STACKS = {
+  entra: {
+    what: "the identity emulator and token-enforcing Redis servers",
+    start: async () => (await import("./local-stack.mjs")).startLocalStack(),
+  },
+  aws: {
+    what: "token-enforcing Redis servers in AWS mode",
+    start: async () => (await import("./local-stack-aws.mjs")).startLocalAwsStack(),
+  },
+  gcp: {
+    what: "the metadata server and token-enforcing Redis servers in GCP mode",
+    start: async () => (await import("./local-stack-gcp.mjs")).startLocalGcpStack(),
+  },
+};
 
 // --- flags ------------------------------------------------------------------------------------
 
@@ -65,8 +84,8 @@ function parseFlags(argv) {
     throw new Error(`--port must be a port number, not "${values.port}"`);
   }
   if (values.azure && !values.host) throw new Error("--azure needs --host <cache host name>");
-  if (!["entra", "aws"].includes(values.emulate)) {
-    throw new Error(`--emulate must be entra or aws, not "${values.emulate}"`);
+  if (!Object.hasOwn(LOCAL_STACKS, values.emulate)) {
+    throw new Error(`--emulate must be entra, aws or gcp, not "${values.emulate}"`);
   }
   if (values.azure && values.emulate !== "entra") {
     throw new Error("--emulate goes with a local run, not with --azure");
@@ -140,15 +159,9 @@ const cleanups = [];
 try {
   // 1. Where the tokens come from.
   if (!flags.azure) {
-    log(
-      flags.emulate === "aws"
-        ? "starting token-enforcing Redis servers in AWS mode (TLS, 1 + 3-master cluster)..."
-        : "starting the identity emulator and token-enforcing Redis servers (TLS, 1 + 3-master cluster)...",
-    );
-    stack =
-      flags.emulate === "aws"
-        ? await (await import("./local-stack-aws.mjs")).startLocalAwsStack()
-        : await (await import("./local-stack.mjs")).startLocalStack();
+    const local = LOCAL_STACKS[flags.emulate];
+    log(`starting ${local.what} (TLS, 1 + 3-master cluster)...`);
+    stack = await local.start();
   }
   // On Azure, entraId() with no credential uses DefaultAzureCredential.
   manager = createTokenManager(

@@ -76,7 +76,7 @@ export function serverStats(servers, closedKey, closedWhen) {
  * tokens than the manager received: a request the manager gave up on (fetchTimeoutMs) goes on
  * inside the credential, and is answered once the outage is over.
  */
-function describeEmulator({ tokensIssued, outcomes }, received) {
+export function describeEmulator({ tokensIssued, outcomes }, received) {
   const requests = Object.entries(outcomes)
     .map(([outcome, n]) => `${outcome} ${n}`)
     .join(", ");

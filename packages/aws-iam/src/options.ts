@@ -1,4 +1,4 @@
-import { InvalidOptionsError } from "@redis-credentials/core";
+import { assertKnownOptions, InvalidOptionsError } from "@redis-credentials/core";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 
 /** The AWS service the token is for: its SigV4 signing name. */
@@ -90,14 +90,7 @@ export function resolveOptions(options: AwsIamOptions): ResolvedOptions {
       "must be an object with at least `userId` and `cacheName`.",
     );
   }
-  const unknown = Object.keys(options).filter((key) => !knownOptions.includes(key));
-  if (unknown.length > 0) {
-    const key = unknown[0] as string;
-    throw new InvalidOptionsError(
-      unknown.join("/"),
-      `unknown option${unknown.length > 1 ? "s" : ""}${suggestions[key] ? `: ${suggestions[key]}` : "."} The options are ${knownOptions.join(", ")}.`,
-    );
-  }
+  assertKnownOptions(options, knownOptions, suggestions);
   const userId = resolveUserId(options.userId);
   const service = resolveService(options.service);
   const cacheName = resolveCacheName(options.cacheName, service);

@@ -3,19 +3,29 @@ import { sameCredentials } from "./credentials";
 import {
   CredentialsError,
   CredentialsExpiredError,
+  IamUnavailableError,
   isPermanent,
   ManagerDisposedError,
 } from "./errors";
+import { iamUnavailableCode } from "./iam-reply";
 import {
   createRejectionTracker,
   isCredentialsRejection,
   type RejectionTracker,
 } from "./rejection-tracker";
+import { backoffDelay } from "./schedule";
 import type { SessionGroup } from "./session-group";
 import type { SessionPort } from "./session-port";
 import type { RedisCredentials } from "./types";
 
 type Presented = Pick<RedisCredentials, "username" | "password">;
+
+/**
+ * Backoff after IAM could not check a token (ERR_IAM_*): the core's retry backoff (full jitter
+ * above the floor, so connections turned away together come back apart), capped lower than a
+ * fetch's, since a connection waits on it.
+ */
+const IAM_RETRY = { initialDelayMs: 250, maxDelayMs: 10_000, multiplier: 2 };
 
 /**
  * The life of one authenticated connection, whatever the client: which credentials its
@@ -46,6 +56,8 @@ export class ConnectionSession {
   #sending: Presented | undefined;
   /** Counts handshakes that reached ready, so that replies from an older socket are recognised. */
   #epoch = 0;
+  /** Consecutive ERR_IAM_* replies: the backoff grows with them. */
+  #iamAttempts = 0;
   #inTransaction = false;
   #authDeferred = false;
   #reconnectRequested = false;
@@ -97,8 +109,9 @@ export class ConnectionSession {
 
   /**
    * The credentials the next handshake presents: after a refused one, the rejection policy's
-   * answer (a forced refresh; after that, one error and backoff); otherwise the manager's valid
-   * credentials, waiting for them up to the connect timeout when it holds none.
+   * answer (a forced refresh; after that, one error and backoff), after an ERR_IAM_* reply a
+   * backoff; then the manager's valid credentials, waiting for them up to the connect timeout
+   * when it holds none.
    */
   async handshakeCredentials(signal?: AbortSignal): Promise<RedisCredentials> {
     this.start();
@@ -109,11 +122,15 @@ export class ConnectionSession {
     const refused = this.#handshake;
     this.#refusal = undefined;
     if (refusal !== undefined && refused !== undefined) {
-      this.#group.reauthFailures += 1;
-      const outcome = await this.#rejections()
-        .rejected(this.#full(refused), refusal.cause, this.#stopSignal())
-        .catch(() => undefined);
-      if (outcome?.error) this.#port.reportError(outcome.error);
+      if (iamUnavailableCode(refusal.cause) !== undefined) {
+        await this.#iamBackoff(refusal.cause, signal);
+      } else {
+        this.#group.reauthFailures += 1;
+        const outcome = await this.#rejections()
+          .rejected(this.#full(refused), refusal.cause, this.#stopSignal())
+          .catch(() => undefined);
+        if (outcome?.error) this.#port.reportError(outcome.error);
+      }
     }
     const credentials = this.#group.current() ?? (await this.#waitForCredentials(signal));
     this.#handshake = credentials;
@@ -131,7 +148,8 @@ export class ConnectionSession {
   }
 
   /**
-   * Redis refused a handshake in flight with WRONGPASS/NOAUTH (perhaps this one's: a client that
+   * Redis refused a handshake in flight with WRONGPASS/NOAUTH, or IAM could not check its token
+   * (ERR_IAM_*) (perhaps this one's: a client that
    * cannot tell which of its connections was refused may tell all of them, since one that was
    * not refused clears it when it becomes ready). The next handshake answers it.
    */
@@ -154,6 +172,7 @@ export class ConnectionSession {
     this.#sending = undefined; // an AUTH still unanswered went to the previous socket
     this.#handshakePending = false;
     this.#refusal = undefined;
+    this.#iamAttempts = 0;
     this.#tracker?.accepted();
     if (this.#handshake !== undefined) this.#onServer = this.#handshake;
     // New credentials may have arrived while the handshake was in flight.
@@ -241,8 +260,16 @@ export class ConnectionSession {
     if (refusal === undefined) {
       this.#onServer = credentials;
       this.#group.lastReauthAt = this.#group.manager.clock.now();
+      this.#iamAttempts = 0;
       this.#tracker?.accepted();
       return;
+    }
+    if (iamUnavailableCode(refusal) !== undefined) {
+      // The server still holds the previous credentials: try again after the backoff.
+      await this.#iamBackoff(refusal);
+      const current = this.#group.current();
+      if (current === undefined || this.#unsubscribe === undefined) return;
+      return this.#credentialsArrived(current);
     }
     // Dropped with its socket, or the client closed: the next handshake sends current ones.
     if (!isCredentialsRejection(refusal)) return;
@@ -256,6 +283,31 @@ export class ConnectionSession {
     retry?.catch(() => {});
     this.#port.reportError(outcome.error);
     throw outcome.error;
+  }
+
+  /**
+   * IAM could not check the token: not a refusal, so no forced refresh. Report it, and wait a
+   * backoff that grows while the replies last (ended early when the session ends).
+   */
+  async #iamBackoff(cause: unknown, signal?: AbortSignal): Promise<void> {
+    const code = iamUnavailableCode(cause)!;
+    const delayMs = backoffDelay(this.#iamAttempts, IAM_RETRY);
+    this.#iamAttempts += 1;
+    this.#group.iamRetries += 1;
+    this.#port.reportError(new IamUnavailableError(code, this.#port.target, delayMs, { cause }));
+    const stop = AbortSignal.any([this.#stopSignal(), ...(signal ? [signal] : [])]);
+    if (stop.aborted) return;
+    await new Promise<void>((resolve) => {
+      const timer = startTimer(this.#group.manager.clock, delayMs, () => {
+        stop.removeEventListener("abort", aborted);
+        resolve();
+      });
+      const aborted = () => {
+        timer.cancel();
+        resolve();
+      };
+      stop.addEventListener("abort", aborted, { once: true });
+    });
   }
 
   async #waitForCredentials(signal: AbortSignal | undefined): Promise<RedisCredentials> {

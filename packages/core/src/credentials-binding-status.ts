@@ -6,4 +6,9 @@ export interface CredentialsBindingStatus {
   readonly lastReauthAt?: number;
   /** Handshakes and re-AUTHs that Redis refused. */
   readonly reauthFailures: number;
+  /**
+   * Handshakes and re-AUTHs answered `ERR_IAM_EXHAUSTED` or `ERR_IAM_OTHER` (IAM could not check
+   * the token now), each retried after a backoff.
+   */
+  readonly iamRetries: number;
 }

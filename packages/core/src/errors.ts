@@ -80,6 +80,44 @@ export class CredentialsRejectedError extends CredentialsError {
   }
 }
 
+/** The error codes a cloud's IAM check answers AUTH with when it cannot check the token right now. */
+export type IamUnavailableCode = "ERR_IAM_EXHAUSTED" | "ERR_IAM_OTHER";
+
+const iamMeanings: Record<IamUnavailableCode, string> = {
+  ERR_IAM_EXHAUSTED:
+    "the IAM quota is exhausted: too many connections authenticated at once. Open connections more gradually, or fewer of them",
+  ERR_IAM_OTHER: "a transient IAM error",
+};
+
+/**
+ * Redis answered AUTH or HELLO with `ERR_IAM_EXHAUSTED` or `ERR_IAM_OTHER` (Google Cloud
+ * Memorystore): IAM could not check the token right now. This is not a refusal of the
+ * credentials: no refresh is forced, and the connection retries after a jittered, growing
+ * backoff. Reported on the client's error path each time; counted in `status().iamRetries`.
+ */
+export class IamUnavailableError extends CredentialsError {
+  override name = "IamUnavailableError";
+  /** The reply's code. */
+  readonly code: IamUnavailableCode;
+  /** When the connection tries again. */
+  readonly retryInMs: number;
+
+  constructor(
+    code: IamUnavailableCode,
+    target: string,
+    retryInMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${target} could not check the credentials with IAM (${code}: ${iamMeanings[code]}). ` +
+        `The credentials were not refused: the connection tries again in ${Math.round(retryInMs)} ms, backing off while it lasts.`,
+      options,
+    );
+    this.code = code;
+    this.retryInMs = retryInMs;
+  }
+}
+
 /**
  * Refused to send a token over a connection without TLS: tokens are bearer secrets.
  * Enable TLS (`tls: {}`), or pass `allowInsecureTransport: true` for a local test server.

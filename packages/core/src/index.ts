@@ -1,4 +1,5 @@
 export { assertNoCredentialOptions, assertTokenManager } from "./adapter-checks";
+export { assertKnownOptions } from "./assert-known-options";
 export { MAX_TIMER_DELAY_MS, realClock } from "./clock";
 export { ConnectionSession } from "./connection-session";
 export { createCredentials, sameCredentials, staticCredentials } from "./credentials";
@@ -23,6 +24,8 @@ export {
   CredentialsExpiredError,
   CredentialsFetchError,
   CredentialsRejectedError,
+  type IamUnavailableCode,
+  IamUnavailableError,
   InsecureTransportError,
   InvalidOptionsError,
   InvalidTokenError,
@@ -30,6 +33,7 @@ export {
   ManagerDisposedError,
   markPermanent,
 } from "./errors";
+export { iamUnavailableCode, isHandshakeRefusal } from "./iam-reply";
 export { credentialsFromJwt, decodeJwtClaims, type JwtClaims } from "./jwt";
 export { defaultOptions } from "./options";
 export {

@@ -24,6 +24,7 @@ export class SessionGroup implements CredentialsBinding {
   /** When a re-AUTH last succeeded (epoch ms). */
   lastReauthAt: number | undefined;
   reauthFailures = 0;
+  iamRetries = 0;
 
   /** Whether tokens may go over connections without TLS (a local test server). */
   readonly allowInsecureTransport: boolean;
@@ -83,6 +84,7 @@ export class SessionGroup implements CredentialsBinding {
       connections: this.#live.size,
       ...(this.lastReauthAt !== undefined && { lastReauthAt: this.lastReauthAt }),
       reauthFailures: this.reauthFailures,
+      iamRetries: this.iamRetries,
     };
   }
 }

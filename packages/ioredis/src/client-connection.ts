@@ -1,7 +1,7 @@
 import {
   ConnectionSession,
   type ConnectionState,
-  isCredentialsRejection,
+  isHandshakeRefusal,
   type RedisCredentials,
   type SessionGroup,
   type SessionPort,
@@ -72,8 +72,7 @@ export function bindClientConnection(redis: Redis, context: ConnectionOwner): vo
   listen("ready", () => session.ready());
   listen("error", (error: unknown) => {
     // Only a refused handshake arrives here; a refused re-AUTH rejects its own command.
-    if (isCredentialsRejection(error) && redis.status === "connect")
-      session.handshakeRefused(error);
+    if (isHandshakeRefusal(error) && redis.status === "connect") session.handshakeRefused(error);
   });
   listen("close", () => {
     dropQueuedCommands(redis, pendingAuths, new Error("AUTH superseded by a reconnect"));

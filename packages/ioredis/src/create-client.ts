@@ -1,7 +1,8 @@
 import {
   assertNoCredentialOptions,
   assertTokenManager,
-  isCredentialsRejection,
+  IamUnavailableError,
+  isHandshakeRefusal,
   type TokenManager,
 } from "@redis-credentials/core";
 import { Cluster, type ClusterNode, Redis } from "ioredis";
@@ -89,7 +90,8 @@ function bindOrDisconnect(
 
 /**
  * `redis.connect()`, except that a refused handshake does not end it: the binding retries with
- * fresh credentials and emits `CredentialsRejectedError` if Redis refuses those too.
+ * fresh credentials and emits `CredentialsRejectedError` if Redis refuses those too, or, after
+ * an ERR_IAM_* reply, retries after a backoff.
  */
 function untilReady(redis: Redis): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -102,8 +104,10 @@ function untilReady(redis: Redis): Promise<void> {
       reject(error);
     };
     const onReady = () => settle();
+    // A refused handshake or IAM unable to check the token (the IamUnavailableError that
+    // follows it too) is retried by the binding.
     const onError = (error: unknown) => {
-      if (!isCredentialsRejection(error)) settle(error);
+      if (!isHandshakeRefusal(error) && !(error instanceof IamUnavailableError)) settle(error);
     };
     const onEnd = () => settle(new Error("The connection ended before it was ready."));
     redis.on("ready", onReady);

@@ -1,6 +1,7 @@
 import {
   ConnectionSession,
   type ConnectionState,
+  IamUnavailableError,
   type RedisCredentials,
   type SessionGroup,
   type SessionPort,
@@ -100,9 +101,14 @@ export class ClientConnection implements SessionPort {
     if (this.client !== undefined) reconnect(this.client);
   }
 
-  /** Refused credentials on a first connect fail it (node-redis reports that error itself). */
+  /**
+   * Refused credentials on a first connect fail it (node-redis reports that error itself); IAM
+   * unable to check them now does not: the connect goes on after the backoff.
+   */
   reportError(error: Error): void {
-    if (!this.session.everReady) throw this.#owner.fatal(error);
+    if (!this.session.everReady && !(error instanceof IamUnavailableError)) {
+      throw this.#owner.fatal(error);
+    }
     this.#owner.report(error, this);
   }
 

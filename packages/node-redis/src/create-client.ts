@@ -2,7 +2,7 @@ import {
   assertNoCredentialOptions,
   InsecureTransportError,
   InvalidOptionsError,
-  isCredentialsRejection,
+  isHandshakeRefusal,
   type TokenManager,
 } from "@redis-credentials/core";
 import * as redis from "redis";
@@ -205,7 +205,8 @@ type ReconnectStrategy =
 /**
  * The caller's reconnect strategy, except where credentials decide: stop when the first fetch
  * failed (the connect rejects with the typed error instead of retrying forever); retry at once
- * after a refused handshake (the connection paces it: forced refresh, then backoff).
+ * after a refused handshake or an ERR_IAM_* reply (the connection paces it: forced refresh, then
+ * backoff; or an IAM backoff).
  */
 function withReconnectStrategy(socket: unknown, provider: NodeRedisProvider): any {
   const options = (socket ?? {}) as { reconnectStrategy?: ReconnectStrategy };
@@ -213,7 +214,7 @@ function withReconnectStrategy(socket: unknown, provider: NodeRedisProvider): an
   const reconnectStrategy = (retries: number, cause: Error): false | Error | number => {
     if (isFatal(cause)) return cause;
     if (original === false) return false;
-    if (isCredentialsRejection(cause)) {
+    if (isHandshakeRefusal(cause)) {
       provider.handshakeRejected(cause);
       return 0;
     }

@@ -4,6 +4,8 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { InvalidOptionsError } from "@redis-credentials/core";
 import { createCertificateAuthority } from "./certificates";
+import { createMetadataHandler, METADATA_PREFIX } from "./gcp-metadata-server";
+import { createGoogleTokenSigner, type GoogleTokenVerification } from "./google-access-tokens";
 import {
   assertOptions,
   type ClientRecord,
@@ -54,21 +56,43 @@ export interface IdentityEmulatorOptions {
    * @default true
    */
   http?: boolean;
+  /**
+   * The email of the service account attached to the emulated Compute Engine instance: the one
+   * whose tokens its metadata server hands out (as `default`), and the Redis user in GCP mode.
+   * @default 'redis-client@emulator-project.iam.gserviceaccount.com'
+   */
+  googleServiceAccount?: string;
+  /** The project id the metadata server reports (`project/project-id`). @default 'emulator-project' */
+  googleProjectId?: string;
+}
+
+/** Options of `issueGoogleAccessToken`. */
+export interface IssueGoogleAccessTokenOptions {
+  /** The service account (email) the token belongs to. @default the emulator's googleServiceAccount */
+  serviceAccount?: string;
+  /** @default the emulator's tokenLifetimeMs */
+  lifetimeMs?: number;
 }
 
 /**
  * Counters since start.
  *
- * `requests` counts token requests (both endpoints) by outcome: `ok`; refusals by their
- * OAuth/IMDS error (`unauthorized_client`, `invalid_client`, `invalid_scope`,
- * `invalid_request`, `unsupported_grant_type`, `invalid_resource`); injected faults
- * (`outage`, `throttled`, `failed`, `hung`). `discovery` counts OpenID configuration and
- * JWKS requests, `not_found` requests to no endpoint. Keys appear at their first count.
+ * `requests` counts token requests (the Entra token endpoint, the managed-identity endpoint and
+ * the metadata server's token endpoint) by outcome: `ok`; refusals by their OAuth/IMDS error
+ * (`unauthorized_client`, `invalid_client`, `invalid_scope`, `invalid_request`,
+ * `unsupported_grant_type`, `invalid_resource`); injected faults (`outage`, `throttled`,
+ * `failed`, `hung`). `discovery` counts OpenID configuration and JWKS requests, `metadata` the
+ * metadata server's other answers (detection ping, email, project id, universe domain),
+ * `forbidden` metadata requests without `Metadata-Flavor: Google`, `not_found` requests to no
+ * endpoint (or for an unknown service account). Keys appear at their first count.
  */
 export interface IdentityEmulatorStats {
-  /** Tokens issued by the token endpoints (not by `issueToken`). */
+  /** Tokens issued by the token endpoints (not by `issueToken` or `issueGoogleAccessToken`). */
   tokensIssued: number;
-  /** The same, by client id (a managed identity's client id for managed identities). */
+  /**
+   * The same, by client id (a managed identity's client id for managed identities, the service
+   * account's email for Google access tokens).
+   */
   tokensIssuedByClient: Record<string, number>;
   requests: Record<string, number>;
 }
@@ -77,6 +101,8 @@ export interface IdentityEmulatorStats {
  * A local Microsoft Entra ID: the identity platform v2.0 endpoints `ClientSecretCredential`
  * and `ClientCertificateCredential` use, an IMDS endpoint for `ManagedIdentityCredential`,
  * and the signing keys the token-enforcing Redis verifies against (it is a `TokenIssuer`).
+ * Also a Google Compute Engine metadata server, whose access tokens google-auth-library gets
+ * with `GCE_METADATA_HOST = idp.gceMetadataHost` (the token-enforcing Redis's GCP mode checks them).
  *
  * Construct `@azure/identity` credentials against it like this:
  * ```ts
@@ -113,7 +139,26 @@ export interface IdentityEmulator extends TokenIssuer, AsyncDisposable {
    * (`IDENTITY_ENDPOINT`, `MSI_ENDPOINT`, `IDENTITY_SERVER_THUMBPRINT`, ...) may be set.
    */
   readonly managedIdentityEndpoint: string;
-  /** Injects failures into token requests at run time. */
+  /**
+   * `127.0.0.1:<port>` of the Google Compute Engine metadata server (`/computeMetadata/v1/...`)
+   * on the plain-HTTP listener (`https://127.0.0.1:<port>` with `http: false`). Point
+   * google-auth-library at it before its first request of the process, and keep every other
+   * Google credential out of its way:
+   * ```ts
+   * process.env.GCE_METADATA_HOST = idp.gceMetadataHost;
+   * delete process.env.GOOGLE_APPLICATION_CREDENTIALS; // and no gcloud login under $HOME
+   * const client = await new GoogleAuth({ scopes: ["https://www.googleapis.com/auth/cloud-platform"] }).getClient();
+   * const { token } = await client.getAccessToken(); // the emulator's, for idp.googleServiceAccount
+   * ```
+   * gcp-metadata reads the variable at every request, but caches its detection of the metadata
+   * server (the first `instance` ping) once per loaded copy, i.e. per jest file.
+   */
+  readonly gceMetadataHost: string;
+  /** The email of the service account the metadata server hands out tokens of. */
+  readonly googleServiceAccount: string;
+  /** The project id the metadata server reports. */
+  readonly googleProjectId: string;
+  /** Injects failures into token requests at run time (the metadata server's included). */
   readonly faults: IdentityFaults;
   /** Registers an app (service principal) that may get tokens with a secret or a certificate. */
   registerClient(options?: RegisterClientOptions): RegisteredClient;
@@ -124,6 +169,18 @@ export interface IdentityEmulator extends TokenIssuer, AsyncDisposable {
   registerManagedIdentity(options?: RegisterManagedIdentityOptions): ManagedIdentity;
   /** Signs a token straight, without a request (and without counting it). */
   issueToken(options: IssueTokenOptions): string;
+  /**
+   * A Google access token (`ya29.…`) straight, without a request (and without counting it): of
+   * `googleServiceAccount` unless `serviceAccount` is given, for the cloud-platform scope.
+   */
+  issueGoogleAccessToken(options?: IssueGoogleAccessTokenOptions): string;
+  /**
+   * Checks a Google access token the emulator issued: its signature (the emulator's own key) and
+   * its expiry at `now` (epoch ms) → `{ ok: true, claims }` (`oid` and `sub`: the service
+   * account), or `{ ok: false, reason }` (`malformed`, `signature`, `expired`). Tokens carry their
+   * claims and a MAC, so the emulator keeps no list of them.
+   */
+  verifyGoogleAccessToken(token: string, options?: { now?: number }): GoogleTokenVerification;
   stats(): IdentityEmulatorStats;
   /** Closes both listeners and every connection, hung ones included. Idempotent. */
   stop(): Promise<void>;
@@ -134,14 +191,17 @@ const redisAppId = "acca5fbb-b7e4-4009-81f1-37e38fd66d78";
 const oidcScopes = new Set(["openid", "profile", "offline_access", "email"]);
 const maxBodyBytes = 256 * 1024;
 const twoHoursSeconds = 2 * 60 * 60;
+const DEFAULT_GOOGLE_SERVICE_ACCOUNT = "redis-client@emulator-project.iam.gserviceaccount.com";
+const DEFAULT_GOOGLE_PROJECT_ID = "emulator-project";
 
 /** Starts a local identity provider on 127.0.0.1 (random ports). Stop it, or `await using` it. */
 export async function startIdentityEmulator(
   options: IdentityEmulatorOptions = {},
 ): Promise<IdentityEmulator> {
   const settings = resolveOptions(options);
-  const { http: withHttp, ...issuerOptions } = settings;
+  const { http: withHttp, googleServiceAccount, googleProjectId, ...issuerOptions } = settings;
   const issuer = createTokenIssuer(issuerOptions);
+  const googleTokens = createGoogleTokenSigner();
   const authority = createCertificateAuthority("redis-credentials identity emulator CA");
   const directory = new Directory();
   const faults = new FaultController();
@@ -152,6 +212,10 @@ export async function startIdentityEmulator(
   };
   const count = (outcome: string) => {
     counters.requests[outcome] = (counters.requests[outcome] ?? 0) + 1;
+  };
+  const countIssued = (clientId: string) => {
+    counters.tokensIssued += 1;
+    counters.tokensIssuedByClient[clientId] = (counters.tokensIssuedByClient[clientId] ?? 0) + 1;
   };
 
   let authorityHost = "";
@@ -176,9 +240,7 @@ export async function startIdentityEmulator(
       appId: identity.clientId,
       lifetimeMs: identity.tokenLifetimeMs ?? issuer.tokenLifetimeMs,
     });
-    counters.tokensIssued += 1;
-    counters.tokensIssuedByClient[identity.clientId] =
-      (counters.tokensIssuedByClient[identity.clientId] ?? 0) + 1;
+    countIssued(identity.clientId);
     const claims = parseJwt(token)?.claims as { exp: number; nbf: number };
     // MSAL adds expires_in to its request time rounded to the second: so its expiresOn is `exp`.
     const expiresIn = claims.exp - Math.round(Date.now() / 1000);
@@ -318,6 +380,16 @@ export async function startIdentityEmulator(
     });
   };
 
+  const handleMetadata = createMetadataHandler({
+    serviceAccount: googleServiceAccount,
+    projectId: googleProjectId,
+    tokens: googleTokens,
+    tokenLifetimeMs: issuer.tokenLifetimeMs,
+    countIssued,
+    applyFaults,
+    count,
+  });
+
   const openIdConfiguration = () => ({
     token_endpoint: tokenEndpoint(),
     token_endpoint_auth_methods_supported: [
@@ -343,6 +415,7 @@ export async function startIdentityEmulator(
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://emulator");
     const path = url.pathname;
+    if (path.startsWith(METADATA_PREFIX)) return handleMetadata(req, res, url);
     // MSAL appends a slash to the IMDS URL it builds from AZURE_POD_IDENTITY_AUTHORITY_HOST.
     if (path === "/metadata/identity/oauth2/token" || path === "/metadata/identity/oauth2/token/") {
       if (req.method !== "GET") return sendMethodNotAllowed(res, "GET");
@@ -397,6 +470,9 @@ export async function startIdentityEmulator(
   authorityHost = `https://127.0.0.1:${portOf(httpsServer)}`;
   const managedIdentityEndpoint =
     httpServer === undefined ? authorityHost : `http://127.0.0.1:${portOf(httpServer)}`;
+  // gcp-metadata puts `http://` in front of a host without a scheme.
+  const gceMetadataHost =
+    httpServer === undefined ? authorityHost : `127.0.0.1:${portOf(httpServer)}`;
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -424,10 +500,21 @@ export async function startIdentityEmulator(
     authorityHost,
     ca: authority.ca,
     managedIdentityEndpoint,
+    gceMetadataHost,
+    googleServiceAccount,
+    googleProjectId,
     faults,
     jwks: () => issuer.jwks(),
     verifyToken: (token, check) => issuer.verifyToken(token, check),
     issueToken: (request) => issuer.issueToken(request),
+    issueGoogleAccessToken(request = {}) {
+      const { serviceAccount, lifetimeMs } = googleTokenRequest(request);
+      return googleTokens.issue({
+        serviceAccount: serviceAccount ?? googleServiceAccount,
+        lifetimeMs: lifetimeMs ?? issuer.tokenLifetimeMs,
+      }).token;
+    },
+    verifyGoogleAccessToken: (token, check = {}) => googleTokens.verify(token, check.now),
     registerClient: (request) => directory.registerClient(request),
     registerManagedIdentity: (request) => directory.registerManagedIdentity(request),
     stats: () => ({
@@ -446,6 +533,8 @@ function resolveOptions(options: IdentityEmulatorOptions) {
     "audience",
     "tenantId",
     "http",
+    "googleServiceAccount",
+    "googleProjectId",
   ]);
   const tenantId = optionalString("tenantId", options.tenantId) ?? DEFAULT_TENANT_ID;
   if (!/^[A-Za-z0-9.-]+$/.test(tenantId)) {
@@ -464,7 +553,41 @@ function resolveOptions(options: IdentityEmulatorOptions) {
     ...(audience === undefined ? {} : { audience }),
     ...(tokenLifetimeMs === undefined ? {} : { tokenLifetimeMs }),
     http: options.http ?? true,
+    googleServiceAccount:
+      optionalEmail("googleServiceAccount", options.googleServiceAccount) ??
+      DEFAULT_GOOGLE_SERVICE_ACCOUNT,
+    googleProjectId: optionalProjectId(options.googleProjectId) ?? DEFAULT_GOOGLE_PROJECT_ID,
   };
+}
+
+function googleTokenRequest(request: IssueGoogleAccessTokenOptions) {
+  assertOptions("issueGoogleAccessToken", request, ["serviceAccount", "lifetimeMs"]);
+  return {
+    serviceAccount: optionalEmail("serviceAccount", request.serviceAccount),
+    lifetimeMs: optionalLifetime("lifetimeMs", request.lifetimeMs),
+  };
+}
+
+function optionalEmail(name: string, value: unknown): string | undefined {
+  const email = optionalString(name, value);
+  if (email !== undefined && !/^[^\s@/]+@[^\s@/]+$/.test(email)) {
+    throw new InvalidOptionsError(
+      name,
+      "must be a service account's email (name@project.iam.gserviceaccount.com).",
+    );
+  }
+  return email;
+}
+
+function optionalProjectId(value: unknown): string | undefined {
+  const projectId = optionalString("googleProjectId", value);
+  if (projectId !== undefined && !/^[a-z][a-z0-9-]*[a-z0-9]$/.test(projectId)) {
+    throw new InvalidOptionsError(
+      "googleProjectId",
+      "must be a project id (lower-case letters, digits and '-', starting with a letter).",
+    );
+  }
+  return projectId;
 }
 
 function isClient(value: ClientRecord | EntraError): value is ClientRecord {

@@ -2,10 +2,13 @@ import type { ServerResponse } from "node:http";
 import { InvalidOptionsError } from "@redis-credentials/core";
 
 /**
- * Failures injected into the emulator's token requests (the Entra token endpoint and the
- * managed-identity endpoint) at run time. The discovery documents (OpenID configuration,
- * JWKS) stay healthy: MSAL fetches them once per credential, and the failures that matter
- * to a token refresh happen at the token endpoint.
+ * Failures injected into the emulator's token requests (the Entra token endpoint, the
+ * managed-identity endpoint and the Google metadata server's `service-accounts/<account>/token`)
+ * at run time. The discovery documents (OpenID configuration, JWKS) and the metadata server's
+ * other answers (its detection ping, the email, the project id) stay healthy: clients fetch them
+ * once, and the failures that matter to a token refresh happen at the token endpoint. Error
+ * bodies take each endpoint's shape: Entra's JSON, IMDS's shorter JSON, the metadata server's
+ * plain text.
  *
  * `outage()`, `throttle()` and `hang()` are modes: setting one replaces the other two.
  * `latency()` adds to any of them, and `failNext()` counts down on requests no mode refused.
@@ -18,9 +21,14 @@ import { InvalidOptionsError } from "@redis-credentials/core";
  * headers lower-cased and MSAL looks for `Retry-After`, so it is always 60 s). A test that
  * wants a recovery after `restore()` uses a new credential, or lets the credential's own
  * retries (`retryOptions`, which do reach the server) outlast the fault.
+ *
+ * google-auth-library (through gcp-metadata and gaxios) retries a metadata token request that
+ * got a 5xx, a 429 or no answer three times, after 0.1 s, 0.5 s and 1.5 s: `failNext(3, 503)` is
+ * absorbed, an outage fails after four requests, and a hung request that `restore()` drops is
+ * retried (gcp-metadata gives up on an unanswered request after 3 s off Google Cloud).
  */
 export interface IdentityFaults {
-  /** Every token request gets 503 with an Entra-like `temporarily_unavailable` body. */
+  /** Every token request gets 503 (an Entra-like `temporarily_unavailable` body from the Entra endpoints). */
   outage(): void;
   /** Delays every token request by `ms` before it is handled (0 removes the delay). */
   latency(ms: number): void;

@@ -36,10 +36,26 @@ export {
   flushPromises,
 } from "./fake-clock";
 export {
+  createGcpVerifier,
+  type GcpOptions,
+  type GcpTokenClaims,
+  type GcpTokenRejection,
+  type GcpTokenVerification,
+  type GcpVerifier,
+  type GcpVerifierOptions,
+  type GoogleTokenVerifier,
+} from "./gcp-verifier";
+export type {
+  GoogleAccessTokenClaims,
+  GoogleTokenRejection,
+  GoogleTokenVerification,
+} from "./google-access-tokens";
+export {
   type IdentityEmulator,
   type IdentityEmulatorOptions,
   type IdentityEmulatorStats,
   type IdentityFaults,
+  type IssueGoogleAccessTokenOptions,
   type ManagedIdentity,
   type RegisterClientOptions,
   type RegisteredClient,
@@ -73,6 +89,7 @@ export {
   type TokenVerification,
 } from "./token-issuer";
 export type {
+  AuthErrorReply,
   AuthSecond,
   ConnectionFilter,
   ConnectionStats,
@@ -85,6 +102,7 @@ export { startTokenRedis } from "./token-redis";
 export type {
   AwsTokenRedisOptions,
   ClusterOptions,
+  GcpTokenRedisOptions,
   IdentityTokenRedisOptions,
   SentinelOptions,
   TokenRedis,

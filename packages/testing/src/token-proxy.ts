@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer as createNetServer, type Server, Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
+import { IAM_EXHAUSTED } from "./gcp-verifier";
 import { encodeCommand, RespParser, RespProtocolError, type RespValue } from "./resp";
 
 /*
@@ -10,7 +11,13 @@ import { encodeCommand, RespParser, RespProtocolError, type RespValue } from "./
  * password when it does not, so Redis itself produces every reply, in order, with its own
  * semantics (NOAUTH, WRONGPASS, QUEUED inside MULTI, refusals in RESP2 subscribe mode). Replies are
  * parsed only to know which one answers which command; all bytes but the rewritten AUTHs pass
- * through untouched. When an AUTH with a valid token is answered +OK, the connection gets a
+ * through untouched, with one exception: a verifier may refuse a token with an error reply of its
+ * own (GCP's `-ERR_IAM_EXHAUSTED ...`) instead of WRONGPASS. That AUTH still goes upstream with the
+ * wrong password, to hold its place among the replies, and Redis's WRONGPASS is swapped for the
+ * verifier's error on its way back. While such a swap is due, replies are forwarded one by one as
+ * the parser completes them, not chunk by chunk as they arrive (`onUpstreamData`).
+ *
+ * When an AUTH with a valid token is answered +OK, the connection gets a
  * deadline, at which both sockets are closed: the token's expiry (Entra ID), or a lifetime counted
  * from that AUTH when the verifier's claims carry one (AWS IAM: 12 hours, whatever the token's
  * expiry). The claims say which, and so which counter the close adds to.
@@ -35,14 +42,34 @@ export interface VerifiedClaims {
   readonly connectionLifetimeMs?: number | undefined;
 }
 
-/** A verifier's answer: the claims of a valid token, or why it was refused (counted in `authRejected`). */
+/** An error reply a verifier sends instead of Redis's WRONGPASS: `-<code> <message>\r\n`. */
+export interface AuthErrorReply {
+  /** The reply's first word, e.g. `ERR_IAM_EXHAUSTED`. */
+  readonly code: string;
+  readonly message: string;
+}
+
+/**
+ * A verifier's answer: the claims of a valid token, or why it was refused. A refusal is answered
+ * WRONGPASS and counted in `authRejected` under its reason; with `errorReply`, it is answered with
+ * that error instead and counted in `authErrorReplies` under its code.
+ */
 export type VerifierResult =
   | { readonly ok: true; readonly claims: VerifiedClaims }
-  | { readonly ok: false; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      readonly errorReply?: AuthErrorReply | undefined;
+    };
 
-/** What verifies tokens: the identity emulator, a TokenIssuer, or an AWS verifier (createAwsVerifier). */
+/**
+ * What verifies tokens: the identity emulator, a TokenIssuer, an AWS verifier (createAwsVerifier)
+ * or a GCP one (createGcpVerifier). `user` is the AUTH user name (`default` for a one-argument
+ * AUTH); `authenticated` says whether the connection has authenticated before (a re-AUTH, not a
+ * new connection).
+ */
 export interface TokenVerifier {
-  verifyToken(token: string, options?: { user?: string }): VerifierResult;
+  verifyToken(token: string, options?: { user?: string; authenticated?: boolean }): VerifierResult;
 }
 
 /** One live client connection, as the counters show it. */
@@ -80,9 +107,19 @@ export interface TokenRedisStats {
   /**
    * Tokens refused, by reason: malformed, signature, expired, not-yet-valid, audience, user (Entra
    * ID); malformed, signature, credential, host, action, user, resource-type, service, region,
-   * expired, not-yet-valid, expires-too-long (AWS).
+   * expired, not-yet-valid, expires-too-long (AWS); user, malformed, signature, expired, principal
+   * (GCP).
    */
   authRejected: Record<string, number>;
+  /**
+   * AUTHs answered with a verifier's error reply instead of WRONGPASS, by the reply's code (GCP:
+   * `ERR_IAM_EXHAUSTED`). Not in `authRejected`. When Redis did not answer WRONGPASS (the AUTH was
+   * queued inside MULTI, or refused in RESP2 subscribe mode), its own reply stands and the refusal
+   * is counted in `authRejected` instead.
+   */
+  authErrorReplies: Record<string, number>;
+  /** AUTHs answered `-ERR_IAM_EXHAUSTED` (GCP mode, over `newConnectionsPerSecond`): `authErrorReplies.ERR_IAM_EXHAUSTED`. */
+  iamExhausted: number;
   /**
    * Valid tokens whose AUTH Redis did not apply: `queued` (inside MULTI), `refused` (an error
    * reply, e.g. RESP2 subscribe mode), `unanswered` (sent with replies switched off or while
@@ -91,7 +128,7 @@ export interface TokenRedisStats {
   authNotApplied: Record<string, number>;
   /** Connections the server closed because their token expired (Entra ID). */
   closedAtExpiry: number;
-  /** Connections the server closed at the connection lifetime limit after their last AUTH (AWS). */
+  /** Connections the server closed at the connection lifetime limit after their last AUTH (AWS, GCP). */
   closedAtLifetimeLimit: number;
   /** Live client connections. */
   connections: number;
@@ -112,6 +149,7 @@ export class ProxyStats {
   closedAtExpiry = 0;
   closedAtLifetimeLimit = 0;
   readonly authRejected: Record<string, number> = {};
+  readonly authErrorReplies: Record<string, number> = {};
   readonly authNotApplied: Record<string, number> = {};
   /** @internal the live connections of every proxy */
   readonly live = new Set<{ info(): ConnectionStats }>();
@@ -151,6 +189,8 @@ export class ProxyStats {
       authAttempts: this.authAttempts,
       authSuccesses: this.authSuccesses,
       authRejected: { ...this.authRejected },
+      authErrorReplies: { ...this.authErrorReplies },
+      iamExhausted: this.authErrorReplies[IAM_EXHAUSTED] ?? 0,
       authNotApplied: { ...this.authNotApplied },
       closedAtExpiry: this.closedAtExpiry,
       closedAtLifetimeLimit: this.closedAtLifetimeLimit,
@@ -299,9 +339,24 @@ type Pending =
   | { kind: "reset" }
   /** HELLO without AUTH: its reply tells the protocol. */
   | { kind: "hello" }
-  | { kind: "auth"; command: "auth" | "hello"; claims: VerifiedClaims | undefined }
+  | {
+      kind: "auth";
+      command: "auth" | "hello";
+      claims: VerifiedClaims | undefined;
+      /** A refusal answered with the verifier's error reply instead of Redis's WRONGPASS. */
+      refusal?: Refusal | undefined;
+    }
   /** (P|S)(UN)SUBSCRIBE: answered by confirmations (out of band) or one in-band error. */
   | { kind: "pubsub"; command: string; expected: number | undefined };
+
+/** A token refused with an error reply of the verifier's own. */
+interface Refusal {
+  readonly reason: string;
+  readonly errorReply: AuthErrorReply;
+}
+
+/** What `verify` found: the claims of a valid token, a refusal with an error reply, or neither (WRONGPASS). */
+type Verdict = { claims?: VerifiedClaims; refusal?: Refusal };
 
 const SUBSCRIBE = new Set(["subscribe", "psubscribe", "ssubscribe"]);
 const UNSUBSCRIBE = new Set(["unsubscribe", "punsubscribe", "sunsubscribe"]);
@@ -330,6 +385,13 @@ class ProxyConnection {
   private authSuccesses = 0;
   private readonly pending: Pending[] = [];
   private pendingHead = 0;
+  private readonly replies: RespParser;
+  /** Bytes already sent to the client that the reply parser has not completed a reply with yet. */
+  private ahead = 0;
+  /** Pending AUTHs whose WRONGPASS is to be swapped for a verifier's error reply. */
+  private substitutions = 0;
+  /** Replies are no longer parsed (MONITOR, internal, not RESP): upstream bytes just pass. */
+  private rawReplies = false;
   private resp3 = false;
   private monitoring = false;
   private replyOff = false;
@@ -365,7 +427,7 @@ class ProxyConnection {
     const commands = new RespParser((command, raw) => this.onCommand(command, raw), {
       mode: "command",
     });
-    const replies = new RespParser((reply) => this.onReply(reply));
+    this.replies = new RespParser((reply, raw) => this.onReplyBytes(reply, raw));
 
     client.on("data", (chunk: Buffer) => {
       if (this.passthrough) {
@@ -388,18 +450,7 @@ class ProxyConnection {
         this.upstream.uncork();
       }
     });
-    this.upstream.on("data", (chunk: Buffer) => {
-      if (!client.write(chunk)) this.upstream.pause();
-      if (this.monitoring || this.internal) return;
-      try {
-        replies.push(chunk);
-      } catch {
-        // Not RESP from redis-server? Stop correlating rather than guess: nothing is answered
-        // from now on as far as we know, so nothing waits for a reply.
-        this.monitoring = true;
-        this.clearPending();
-      }
-    });
+    this.upstream.on("data", (chunk: Buffer) => this.onUpstreamData(chunk));
     client.on("drain", () => this.upstream.resume());
     this.upstream.on("drain", () => client.resume());
 
@@ -440,6 +491,65 @@ class ProxyConnection {
     if (bytes.length > 0 && !this.upstream.write(bytes)) this.client.pause();
   }
 
+  private toClient(bytes: Buffer) {
+    if (bytes.length > 0 && !this.client.write(bytes)) this.upstream.pause();
+  }
+
+  /**
+   * Redis's bytes on their way to the client. With no reply to swap and nothing held back, a chunk
+   * is sent on as it came, then parsed to follow the replies (`ahead` counts what was sent before
+   * the parser completed it). While a swap is due, the parser's complete replies are sent one by
+   * one (`onReplyBytes`), so that the one to swap can be, and a reply's bytes are held until it
+   * is complete.
+   */
+  private onUpstreamData(chunk: Buffer) {
+    if (this.monitoring || this.internal) {
+      this.stopParsingReplies();
+      this.toClient(chunk);
+      return;
+    }
+    const passOn = this.substitutions === 0 && this.replies.pending === this.ahead;
+    if (passOn) {
+      this.toClient(chunk);
+      this.ahead += chunk.length;
+    } else {
+      // Replies held back leave one write each: corked, they go out together.
+      this.client.cork();
+    }
+    try {
+      this.replies.push(chunk);
+    } catch {
+      // Not RESP from redis-server? Stop correlating rather than guess: nothing is answered
+      // from now on as far as we know, so nothing waits for a reply.
+      this.monitoring = true;
+      this.clearPending();
+    } finally {
+      if (this.monitoring || this.internal) this.stopParsingReplies();
+      if (!passOn) this.client.uncork();
+    }
+  }
+
+  /** One complete reply: sent on unless it already was, or swapped for a verifier's error. */
+  private onReplyBytes(reply: RespValue, raw: Buffer) {
+    const replacement = this.onReply(reply);
+    if (replacement !== undefined) {
+      this.toClient(replacement);
+      return;
+    }
+    const sent = Math.min(this.ahead, raw.length);
+    this.ahead -= sent;
+    if (sent < raw.length) this.toClient(sent === 0 ? raw : raw.subarray(sent));
+  }
+
+  /** From now on upstream bytes pass untouched: first the ones the parser held back. */
+  private stopParsingReplies() {
+    if (this.rawReplies) return;
+    this.rawReplies = true;
+    const held = this.replies.takePending();
+    if (held.length > this.ahead) this.toClient(held.subarray(this.ahead));
+    this.ahead = 0;
+  }
+
   private onCommand(command: RespValue, raw: Buffer) {
     if (this.internal) {
       // The commands that came in the same chunk as the internal AUTH.
@@ -463,10 +573,10 @@ class ProxyConnection {
         return;
       }
       const user = words.length === 3 ? words[1]!.toString("utf8") : "default";
-      const claims = this.verify(words[words.length - 1]!, user);
+      const { claims, refusal } = this.verify(words[words.length - 1]!, user);
       const password = claims ? this.options.upstreamPassword : this.options.wrongPassword;
       this.forward(encodeCommand(["AUTH", "default", password]));
-      this.afterAuth(replied, { kind: "auth", command: "auth", claims });
+      this.afterAuth(replied, { kind: "auth", command: "auth", claims, refusal });
       return;
     }
     if (name === "config") {
@@ -485,7 +595,10 @@ class ProxyConnection {
           this.becomeInternal();
           return;
         }
-        const claims = this.verify(words[last + 2]!, words[last + 1]!.toString("utf8"));
+        const { claims, refusal } = this.verify(
+          words[last + 2]!,
+          words[last + 1]!.toString("utf8"),
+        );
         const password = claims ? this.options.upstreamPassword : this.options.wrongPassword;
         const rewritten = [...words];
         for (const at of auths) {
@@ -493,7 +606,7 @@ class ProxyConnection {
           rewritten[at + 2] = Buffer.from(password);
         }
         this.forward(encodeCommand(rewritten));
-        this.afterAuth(replied, { kind: "auth", command: "hello", claims });
+        this.afterAuth(replied, { kind: "auth", command: "hello", claims, refusal });
         return;
       }
       this.forward(raw);
@@ -555,19 +668,50 @@ class ProxyConnection {
     this.options.onInternal();
   }
 
-  private verify(token: Buffer, user: string): VerifiedClaims | undefined {
+  private verify(token: Buffer, user: string): Verdict {
     const now = Date.now();
     this.authAttempts++;
     this.stats.recordAttempt(now);
-    const result = this.options.identity.verifyToken(token.toString("utf8"), { user });
-    if (result.ok) return result.claims;
-    this.stats.count(this.stats.authRejected, result.reason);
-    return undefined;
+    const result = this.options.identity.verifyToken(token.toString("utf8"), {
+      user,
+      authenticated: this.user !== undefined,
+    });
+    if (result.ok) return { claims: result.claims };
+    if (result.errorReply === undefined) {
+      this.stats.count(this.stats.authRejected, result.reason);
+      return {};
+    }
+    return { refusal: { reason: result.reason, errorReply: result.errorReply } };
   }
 
   private afterAuth(replied: boolean, pending: Pending & { kind: "auth" }) {
-    if (replied) this.enqueue(pending);
-    else if (pending.claims) this.stats.count(this.stats.authNotApplied, "unanswered");
+    if (replied) {
+      this.enqueue(pending);
+      if (pending.refusal) this.substitutions++;
+      return;
+    }
+    if (pending.claims) this.stats.count(this.stats.authNotApplied, "unanswered");
+    // No reply to swap: a refusal like any other.
+    if (pending.refusal) this.stats.count(this.stats.authRejected, pending.refusal.reason);
+  }
+
+  /**
+   * The verifier's error reply, in place of Redis's answer to the AUTH it refused: when that
+   * answer is WRONGPASS, as it is unless Redis did not run the AUTH (QUEUED inside MULTI, a
+   * refusal in RESP2 subscribe mode), whose own reply then stands as for any refused token.
+   */
+  private errorReplyFor(refusal: Refusal, reply: RespValue): Buffer | undefined {
+    this.substitutions--;
+    const wrongPass = reply.type === "error" && reply.value.startsWith("WRONGPASS");
+    // `ahead` is 0 unless the reply was sent on before the swap was due: never, as Redis
+    // answers the AUTH after it got it, and the swap was due from then on.
+    if (!wrongPass || this.ahead > 0) {
+      this.stats.count(this.stats.authRejected, refusal.reason);
+      return undefined;
+    }
+    const code = oneLine(refusal.errorReply.code).replace(/ /g, "_") || "ERR";
+    this.stats.count(this.stats.authErrorReplies, code);
+    return Buffer.from(`-${code} ${oneLine(refusal.errorReply.message)}\r\n`);
   }
 
   private enqueue(pending: Pending) {
@@ -577,6 +721,7 @@ class ProxyConnection {
   private clearPending() {
     this.pending.length = 0;
     this.pendingHead = 0;
+    this.substitutions = 0;
   }
 
   private head(): Pending | undefined {
@@ -594,15 +739,25 @@ class ProxyConnection {
     return head;
   }
 
-  private onReply(reply: RespValue) {
-    if (this.monitoring) return;
+  /** Follows one reply; returns the bytes to send in its place when it is to be swapped. */
+  private onReply(reply: RespValue): Buffer | undefined {
+    if (this.monitoring) return undefined;
     const pubsub = this.pubsubKind(reply);
     if (pubsub !== undefined) {
       this.onPubsub(pubsub, reply);
-      return;
+      return undefined;
     }
     const pending = this.shift();
-    if (!pending) return;
+    if (!pending) return undefined;
+    if (pending.kind === "auth" && pending.refusal) {
+      return this.errorReplyFor(pending.refusal, reply);
+    }
+    this.follow(pending, reply);
+    return undefined;
+  }
+
+  /** What an in-band reply to `pending` changes: the protocol, MONITOR, RESET, the deadline. */
+  private follow(pending: Pending, reply: RespValue) {
     const failed = reply.type === "error";
     switch (pending.kind) {
       case "monitor":
@@ -741,6 +896,9 @@ function firstWord(values: RespValue[]): string | undefined {
   if (first?.type === "simple") return first.value.toLowerCase();
   return undefined;
 }
+
+/** Text for a RESP error line: no CR or LF, which would end it early. */
+const oneLine = (text: string) => text.replace(/[\r\n]+/g, " ").trim();
 
 const isOk = (reply: RespValue) => reply.type === "simple" && reply.value === "OK";
 const isHelloReply = (reply: RespValue) => reply.type === "map" || reply.type === "array";

@@ -2,6 +2,7 @@
 // (token-redis.ts) starts a cluster (cluster.ts) or a sentinel setup (sentinel.ts), and those
 // build on these types, so the imports between the three go one way.
 import type { AwsVerifierOptions } from "./aws-verifier";
+import type { GcpOptions, GoogleTokenVerifier } from "./gcp-verifier";
 import type {
   ConnectionFilter,
   ConnectionStats,
@@ -29,7 +30,7 @@ export interface SentinelOptions {
 export interface TokenRedisServerOptions {
   /**
    * Clients connect over TLS, trusting `ca` (token authentication is TLS-only on Azure, and IAM
-   * authentication needs in-transit encryption on AWS). @default true
+   * authentication needs in-transit encryption on AWS; it is optional on Memorystore). @default true
    */
   tls?: boolean;
   /** Run a Redis Cluster instead of one server. @default a single server */
@@ -43,6 +44,7 @@ export interface IdentityTokenRedisOptions extends TokenRedisServerOptions {
   /** Verifies the tokens clients AUTH with: the identity emulator (or a TokenIssuer, or any TokenVerifier). */
   identity: TokenVerifier;
   aws?: undefined;
+  gcp?: undefined;
 }
 
 /**
@@ -54,12 +56,34 @@ export interface AwsTokenRedisOptions extends TokenRedisServerOptions {
   /** The cache's IAM settings and the credentials allowed to sign its tokens. */
   aws: AwsVerifierOptions;
   identity?: undefined;
+  gcp?: undefined;
 }
 
-/** Pass exactly one of `identity` (Entra ID) and `aws` (ElastiCache / MemoryDB IAM). */
-export type TokenRedisOptions = IdentityTokenRedisOptions | AwsTokenRedisOptions;
+/**
+ * GCP mode: Google Cloud Memorystore IAM authentication. The AUTH user is `default`, the password
+ * a Google access token from `identity`'s metadata server; a token is checked only when a
+ * connection authenticates, and a connection is closed `gcp.connectionLifetimeMs` (12 hours)
+ * after its last successful AUTH. New connections beyond `gcp.newConnectionsPerSecond` get
+ * `-ERR_IAM_EXHAUSTED`.
+ */
+export interface GcpTokenRedisOptions extends TokenRedisServerOptions {
+  /** The identity emulator that issued the access tokens (anything with `verifyGoogleAccessToken`). */
+  identity: GoogleTokenVerifier;
+  /** Memorystore's IAM settings; `{}` for the defaults. */
+  gcp: GcpOptions;
+  aws?: undefined;
+}
 
-/** A redis-server (or a cluster of them) that enforces token authentication as Azure does. */
+/**
+ * `identity` alone (Entra ID), `aws` alone (ElastiCache / MemoryDB IAM), or `identity` with `gcp`
+ * (Memorystore IAM).
+ */
+export type TokenRedisOptions =
+  | IdentityTokenRedisOptions
+  | AwsTokenRedisOptions
+  | GcpTokenRedisOptions;
+
+/** A redis-server (or a cluster of them) that enforces token authentication as Azure, AWS or Google Cloud does. */
 export interface TokenRedis extends AsyncDisposable {
   /** Where clients connect: the server, or a seed node of the cluster. */
   readonly host: string;

@@ -3,6 +3,7 @@ import { InvalidOptionsError } from "@redis-credentials/core";
 import { buildAwsVerifier } from "./aws-verifier";
 import { createCertificateAuthority } from "./certificates";
 import { startTokenCluster, type TokenCluster } from "./cluster";
+import { buildGcpVerifier } from "./gcp-verifier";
 import { type RedisProcess, startRedisServer } from "./redis-process";
 import { startTokenSentinel, type TokenSentinel } from "./sentinel";
 import { createTokenProxy, ProxyStats, type TokenProxy, type TokenVerifier } from "./token-proxy";
@@ -19,7 +20,8 @@ export type { TokenRedis, TokenRedisOptions } from "./token-redis-types";
 /**
  * Starts a token-enforcing Redis on a random loopback port (a cluster with `cluster`, a
  * sentinel-managed master and replicas with `sentinel`), checking tokens with `identity` (Entra
- * ID) or as AWS checks ElastiCache / MemoryDB IAM tokens (`aws`).
+ * ID), as AWS checks ElastiCache / MemoryDB IAM tokens (`aws`), or as Memorystore checks the
+ * Google access tokens of `identity` (`gcp`).
  */
 export async function startTokenRedis(
   options: TokenRedisOptions & { cluster: ClusterOptions },
@@ -97,10 +99,16 @@ function standalone(
   };
 }
 
-/** Checks the options and settles who verifies tokens: `identity`, or an AWS verifier built from `aws`. */
+/**
+ * Checks the options and settles who verifies tokens: `identity`, an AWS verifier built from
+ * `aws`, or a GCP verifier built from `gcp` over `identity`'s Google access tokens.
+ */
 function validate(options: TokenRedisOptions): IdentityTokenRedisOptions {
   if (typeof options !== "object" || options === null) {
-    throw new InvalidOptionsError("options", "pass { identity } or { aws }");
+    throw new InvalidOptionsError("options", "pass { identity }, { aws } or { identity, gcp }");
+  }
+  if (options.gcp !== undefined && options.aws !== undefined) {
+    throw new InvalidOptionsError("gcp", "cannot be combined with aws: pass one of them");
   }
   if (options.identity !== undefined && options.aws !== undefined) {
     throw new InvalidOptionsError("aws", "cannot be combined with identity: pass one of them");
@@ -108,6 +116,8 @@ function validate(options: TokenRedisOptions): IdentityTokenRedisOptions {
   let identity: TokenVerifier;
   if (options.aws !== undefined) {
     identity = buildAwsVerifier(options.aws, "aws.");
+  } else if (options.gcp !== undefined) {
+    identity = buildGcpVerifier(options.gcp, options.identity, "gcp.");
   } else {
     const verifier = options.identity as Partial<TokenVerifier> | undefined;
     if (typeof verifier?.verifyToken !== "function") {

@@ -5,6 +5,7 @@ import {
   CredentialsFetchError,
   CredentialsRejectedError,
   createTokenManager,
+  IamUnavailableError,
   type RedisCredentials,
   SessionGroup,
   type SessionPort,
@@ -18,6 +19,8 @@ afterEach(() => {
 });
 
 const WRONGPASS = () => new Error("WRONGPASS invalid username-password pair or user is disabled.");
+const IAM_EXHAUSTED = () => new Error("ERR_IAM_EXHAUSTED IAM authentication quota exceeded");
+const IAM_OTHER = () => new Error("ERR_IAM_OTHER transient IAM error");
 
 /** A port whose connection state the test sets, and whose server answers AUTH as told. */
 class FakePort implements SessionPort {
@@ -32,7 +35,7 @@ class FakePort implements SessionPort {
   reconnects = 0;
   ends = 0;
   /** What the server does with the next AUTHs: accept, refuse, or hold the answer. */
-  answer: "accept" | "refuse" | "hold" = "accept";
+  answer: "accept" | "refuse" | "iam" | "hold" = "accept";
   readonly held: ReturnType<typeof deferred<unknown>>[] = [];
 
   connectionState(): ConnectionState {
@@ -40,8 +43,8 @@ class FakePort implements SessionPort {
   }
   sendAuth(credentials: RedisCredentials): Promise<unknown> {
     this.auths.push(credentials.password);
-    if (this.answer === "refuse") {
-      const refusal = WRONGPASS();
+    if (this.answer === "refuse" || this.answer === "iam") {
+      const refusal = this.answer === "iam" ? IAM_OTHER() : WRONGPASS();
       if (this.clock === undefined) return Promise.reject(refusal);
       return new Promise((_, reject) => this.clock!.setTimeout(() => reject(refusal), 1));
     }
@@ -302,5 +305,104 @@ test("a wall-clock step neither expires valid credentials nor revives expired on
   // Expired after 60 s of real time, although the wall clock says it has 10 minutes left.
   expect(s.manager.peekCredentials()).toBeUndefined();
   expect(s.manager.status().state).toBe("expired");
+  await s.manager.dispose();
+});
+
+/** Resolves the promise's outcome after `ms` of fake time, or undefined when it is still pending. */
+async function after<T>(clock: FakeClock, ms: number, promise: Promise<T>): Promise<T | undefined> {
+  let value: T | undefined;
+  void promise.then((v) => {
+    value = v;
+  });
+  await clock.advance(ms);
+  return value;
+}
+
+test("ERR_IAM_* in reply to a handshake: no forced refresh, one typed error, a jittered backoff that grows", async () => {
+  const s = setup();
+  const random = jest.spyOn(Math, "random").mockReturnValue(1); // the top of each backoff window
+  await connect(s);
+  const fetches = s.manager.status().counters.fetches;
+  s.port.state = "connecting";
+  await s.session.handshakeCredentials();
+  s.session.handshakeRefused(IAM_EXHAUSTED());
+  expect(s.session.retryAtOnce()).toBe(true);
+  // Attempt 0 waits up to 500 ms, attempt 1 up to 1 s, attempt 2 up to 2 s.
+  for (const ceiling of [500, 1_000, 2_000]) {
+    const next = s.session.handshakeCredentials();
+    expect(await after(s.clock, ceiling - 1, next)).toBeUndefined();
+    expect((await after(s.clock, 1, next))?.password).toBe("token-1"); // the same, still valid
+    s.session.handshakeRefused(IAM_EXHAUSTED());
+  }
+  expect(s.manager.status().counters.fetches).toBe(fetches);
+  expect(s.port.errors.every((e) => e instanceof IamUnavailableError)).toBe(true);
+  expect(s.port.errors.map((e) => (e as IamUnavailableError).code)).toEqual([
+    "ERR_IAM_EXHAUSTED",
+    "ERR_IAM_EXHAUSTED",
+    "ERR_IAM_EXHAUSTED",
+  ]);
+  expect(s.port.errors[0]!.message).toContain("redis.test:6380");
+  expect(s.group.status()).toMatchObject({ iamRetries: 3, reauthFailures: 0 });
+  // A handshake that goes through starts the backoff over.
+  await s.clock.advance(4 * SECOND);
+  s.port.state = "ready";
+  s.session.ready();
+  s.port.state = "connecting";
+  await s.session.handshakeCredentials();
+  s.session.handshakeRefused(IAM_EXHAUSTED());
+  random.mockReturnValue(0); // the floor
+  const next = s.session.handshakeCredentials();
+  expect(await after(s.clock, 249, next)).toBeUndefined();
+  expect(await after(s.clock, 1, next)).toBeDefined();
+  await s.manager.dispose();
+});
+
+test("connections turned away together by ERR_IAM_EXHAUSTED come back at different times", async () => {
+  const s = setup();
+  await connect(s);
+  const sessions = Array.from({ length: 20 }, () => new ConnectionSession(s.group, new FakePort()));
+  const returned: number[] = [];
+  for (const session of sessions) {
+    await session.handshakeCredentials();
+    session.handshakeRefused(IAM_EXHAUSTED());
+    void session.handshakeCredentials().then(() => returned.push(s.clock.now()));
+  }
+  await s.clock.advance(SECOND);
+  expect(returned).toHaveLength(20);
+  expect(new Set(returned).size).toBeGreaterThan(10);
+  await s.manager.dispose();
+});
+
+test("ERR_IAM_OTHER in reply to a re-AUTH: reported, retried after a backoff, no forced refresh", async () => {
+  const s = setup();
+  jest.spyOn(Math, "random").mockReturnValue(0);
+  await connect(s);
+  s.port.answer = "iam";
+  await s.manager.refresh();
+  await s.clock.advance(1); // the refusal
+  const fetches = s.manager.status().counters.fetches;
+  expect(s.port.auths).toEqual(["token-2"]);
+  expect(s.port.errors.map((e) => e.name)).toEqual(["IamUnavailableError"]);
+  expect((s.port.errors[0] as IamUnavailableError).code).toBe("ERR_IAM_OTHER");
+  s.port.answer = "accept";
+  await s.clock.advance(249);
+  expect(s.port.auths).toEqual(["token-2"]);
+  await s.clock.advance(1);
+  expect(s.port.auths).toEqual(["token-2", "token-2"]);
+  expect(s.manager.status().counters.fetches).toBe(fetches);
+  expect(s.group.status()).toMatchObject({ iamRetries: 1, reauthFailures: 0 });
+  expect(s.group.status().lastReauthAt).toBe(s.clock.now());
+  await s.manager.dispose();
+});
+
+test("a session that ends during an IAM backoff sends nothing more", async () => {
+  const s = setup();
+  await connect(s);
+  s.port.answer = "iam";
+  await s.manager.refresh();
+  await s.clock.advance(1);
+  s.session.end();
+  await s.clock.advance(20 * SECOND);
+  expect(s.port.auths).toEqual(["token-2"]);
   await s.manager.dispose();
 });

@@ -105,7 +105,7 @@ test("binding puts the manager's credentials into the options; dispose takes eve
   expect(client.options.username).toBe("app");
   expect(client.options.password).toBe("pw");
   expect(Object.keys(client)).toEqual(expect.arrayContaining(["duplicate", "multi", "exec"]));
-  expect(binding.status()).toEqual({ connections: 0, reauthFailures: 0 });
+  expect(binding.status()).toEqual({ connections: 0, reauthFailures: 0, iamRetries: 0 });
   binding.dispose();
   binding.dispose();
   for (const name of ["duplicate", "multi", "exec", "discard"]) {
@@ -178,7 +178,11 @@ describe("bindingOf", () => {
     expect(bindingOf(redis)).toBe(binding);
     const copy = redis.duplicate();
     expect(bindingOf(copy)).toBe(binding);
-    expect(bindingOf(redis)?.status()).toEqual({ connections: 0, reauthFailures: 0 });
+    expect(bindingOf(redis)?.status()).toEqual({
+      connections: 0,
+      reauthFailures: 0,
+      iamRetries: 0,
+    });
     binding.dispose();
     expect(bindingOf(redis)).toBeUndefined();
     expect(bindingOf(copy)).toBeUndefined();

@@ -40,7 +40,12 @@ test("credentialsProvider refuses a disposed manager", async () => {
 test("a provider is node-redis's streaming kind and starts with no connection", () => {
   const provider = credentialsProvider(manager);
   expect(provider.type).toBe("streaming-credentials-provider");
-  expect(provider.status()).toEqual({ connections: 0, unidentified: 0, reauthFailures: 0 });
+  expect(provider.status()).toEqual({
+    connections: 0,
+    unidentified: 0,
+    reauthFailures: 0,
+    iamRetries: 0,
+  });
 });
 
 test("onReAuthenticationError: the user's handler, never node-redis's report of the probe", () => {
@@ -144,6 +149,7 @@ test("bindingOf gives the binding of what the factories made, and of a client's 
       connections: 0,
       unidentified: 0,
       reauthFailures: 0,
+      iamRetries: 0,
     });
   }
   expect(bindingOf(copy)).toBe(bindingOf(client));

@@ -13,6 +13,10 @@ describe("startIdentityEmulator options", () => {
     [{ tenantId: "a/b" }, "tenantId"],
     [{ http: "yes" }, "http"],
     [{ lifetime: 5 }, "lifetime"],
+    [{ googleServiceAccount: "" }, "googleServiceAccount"],
+    [{ googleServiceAccount: "redis-client" }, "googleServiceAccount"],
+    [{ googleProjectId: "My Project" }, "googleProjectId"],
+    [{ googleProjectId: 42 }, "googleProjectId"],
   ])("%j is refused naming `%s`", async (options, option) => {
     const error = await startIdentityEmulator(options as never).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidOptionsError);

@@ -1,0 +1,207 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { IamUnavailableError, type TokenManager } from "@redis-credentials/core";
+import { gcpIam } from "@redis-credentials/gcp-iam";
+import {
+  createCluster as createIoredisCluster,
+  createRedis,
+  bindingOf as ioredisBindingOf,
+} from "@redis-credentials/ioredis";
+import {
+  createClient,
+  createCluster as createNodeRedisCluster,
+  bindingOf as nodeRedisBindingOf,
+} from "@redis-credentials/node-redis";
+import {
+  type IdentityEmulator,
+  startIdentityEmulator,
+  startTokenRedis,
+  type TokenRedis,
+} from "@redis-credentials/testing";
+import { recordingManager, workloadAcrossRotations } from "./workload";
+
+// The whole path of Memorystore IAM authentication, on this machine: gcpIam() with its default
+// GoogleAuth (Application Default Credentials, google-auth-library unchanged) finds the identity
+// emulator's metadata server through GCE_METADATA_HOST, as it finds the real one on GCE, GKE and
+// Cloud Run; ioredis and node-redis clients share one manager against a Redis in GCP mode, which
+// checks each access token at AUTH only and limits new connections per second as IAM does.
+const TOKEN_LIFETIME_MS = 3_000;
+const ROTATIONS = 5;
+const SURGE = 100;
+const PER_SECOND = 20;
+
+let idp: IdentityEmulator;
+let standalone: TokenRedis;
+let cluster: TokenRedis;
+let limited: TokenRedis;
+let home: string;
+const saved = {
+  GCE_METADATA_HOST: process.env.GCE_METADATA_HOST,
+  HOME: process.env.HOME,
+  GOOGLE_APPLICATION_CREDENTIALS: process.env.GOOGLE_APPLICATION_CREDENTIALS,
+  GOOGLE_CLOUD_PROJECT: process.env.GOOGLE_CLOUD_PROJECT,
+};
+
+// gaxios (google-auth-library's HTTP client) loads node-fetch with `await import()`, which Jest's
+// CommonJS runtime refuses; where a `window` exists it takes `window.fetch`: Node's own.
+const globals = globalThis as { window?: { fetch: typeof fetch } };
+globals.window ??= { fetch: (input, init) => globalThis.fetch(input, init) };
+const managers: TokenManager[] = [];
+
+beforeAll(async () => {
+  idp = await startIdentityEmulator({ tokenLifetimeMs: TOKEN_LIFETIME_MS });
+  // Application Default Credentials: no key file, no gcloud login, so the metadata server.
+  home = mkdtempSync(join(tmpdir(), "gcp-e2e-home-"));
+  process.env.HOME = home;
+  delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
+  process.env.GCE_METADATA_HOST = idp.gceMetadataHost;
+  // A project id at hand, or google-auth-library asks a gcloud installed on the machine for one.
+  process.env.GOOGLE_CLOUD_PROJECT = idp.googleProjectId;
+  [standalone, cluster, limited] = await Promise.all([
+    startTokenRedis({ identity: idp, gcp: {} }),
+    startTokenRedis({ identity: idp, gcp: {}, cluster: { masters: 3 } }),
+    startTokenRedis({ identity: idp, gcp: { newConnectionsPerSecond: PER_SECOND } }),
+  ]);
+});
+
+afterAll(async () => {
+  await Promise.all(managers.map((manager) => manager.dispose()));
+  await Promise.all([standalone?.stop(), cluster?.stop(), limited?.stop(), idp?.stop()]);
+  for (const [name, value] of Object.entries(saved)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  rmSync(home, { recursive: true, force: true });
+});
+
+/** A fast-rotating manager over gcpIam() with its defaults, recording why each fetch happened. */
+function gcpManager(): ReturnType<typeof recordingManager> {
+  const source = gcpIam();
+  const manager = recordingManager(source);
+  managers.push(manager);
+  return manager;
+}
+
+test("standalone over TLS: ioredis and node-redis on one gcpIam manager, re-authenticated at every rotation", async () => {
+  const manager = gcpManager();
+  const ioredis = await createRedis(manager, {
+    host: standalone.host,
+    port: standalone.port,
+    tls: { ca: standalone.ca as string },
+  });
+  const nodeRedis = createClient(manager, {
+    socket: {
+      host: standalone.host,
+      port: standalone.port,
+      tls: true,
+      ca: standalone.ca as string,
+    },
+  });
+  nodeRedis.on("error", () => {});
+  await nodeRedis.connect();
+  const first = standalone.connections().map((connection) => connection.id);
+
+  const { failures, commands } = await workloadAcrossRotations(manager, ROTATIONS, [
+    (i) => ioredis.set("e2e:gcp:ioredis", String(i)),
+    (i) => nodeRedis.set("e2e:gcp:node-redis", String(i)),
+  ]);
+
+  expect(failures).toEqual([]);
+  expect(commands).toBeGreaterThan(100);
+  const stats = standalone.stats();
+  expect(stats.authRejected).toEqual({});
+  expect(stats.connectionsByUser).toEqual({ [idp.googleServiceAccount]: 2 });
+  // Tokens came from the metadata server, through google-auth-library.
+  expect(idp.stats().tokensIssuedByClient[idp.googleServiceAccount]).toBeGreaterThanOrEqual(
+    ROTATIONS,
+  );
+  // The same two connections, each re-authenticated with every new token.
+  expect(standalone.connections().map((connection) => connection.id)).toEqual(first);
+  for (const connection of standalone.connections()) {
+    expect(connection.authSuccesses).toBeGreaterThanOrEqual(ROTATIONS);
+  }
+  ioredis.disconnect();
+  await nodeRedis.close();
+});
+
+test("cluster over TLS: every node connection of ioredis and node-redis cluster clients is kept", async () => {
+  const manager = gcpManager();
+  const ca = cluster.ca as string;
+  const ioredis = await createIoredisCluster(manager, cluster.nodes, {
+    redisOptions: { tls: { ca } },
+  });
+  const nodeRedis = createNodeRedisCluster(manager, {
+    rootNodes: cluster.nodes.map(({ host, port }) => ({ socket: { host, port } })),
+    defaults: { socket: { tls: true, ca } },
+  });
+  nodeRedis.on("error", () => {});
+  await nodeRedis.connect();
+
+  const keys = ["{a}e2e", "{b}e2e", "{c}e2e"];
+  const { failures, commands } = await workloadAcrossRotations(manager, ROTATIONS, [
+    (i) => ioredis.set(keys[i % 3]!, String(i)),
+    (i) => nodeRedis.set(keys[(i + 1) % 3]!, String(i)),
+  ]);
+
+  expect(failures).toEqual([]);
+  expect(commands).toBeGreaterThan(100);
+  const stats = cluster.stats();
+  expect(stats.authRejected).toEqual({});
+  for (const connection of cluster.connections()) {
+    expect(connection.authSuccesses).toBeGreaterThanOrEqual(ROTATIONS);
+  }
+  ioredis.disconnect();
+  await nodeRedis.close();
+});
+
+test(`a surge of ${SURGE} new connections against ${PER_SECOND} per second: all connect, paced by jittered retries, no forced refresh`, async () => {
+  const manager = gcpManager();
+  await manager.getCredentials();
+  const ca = limited.ca as string;
+  const iamErrors: IamUnavailableError[] = [];
+  const otherErrors: unknown[] = [];
+  const onError = (error: unknown) => {
+    if (error instanceof IamUnavailableError) iamErrors.push(error);
+    else if (!/ERR_IAM_EXHAUSTED/.test(String(error))) otherErrors.push(error);
+  };
+  const started = Date.now();
+  // createRedis() resolves once ready, taking the IAM errors of the connect upon itself.
+  const ioredisClients = Array.from({ length: SURGE / 2 }, () =>
+    createRedis(manager, { host: limited.host, port: limited.port, tls: { ca } }),
+  );
+  const nodeRedisClients = Array.from({ length: SURGE / 2 }, async () => {
+    const client = createClient(manager, {
+      socket: { host: limited.host, port: limited.port, tls: true, ca },
+    });
+    client.on("error", onError);
+    await client.connect();
+    return client;
+  });
+  const [ioredis, nodeRedis] = await Promise.all([
+    Promise.all(ioredisClients),
+    Promise.all(nodeRedisClients),
+  ]);
+  const elapsedMs = Date.now() - started;
+
+  expect(elapsedMs).toBeLessThan(30_000);
+  expect(limited.stats().connections).toBe(SURGE);
+  const pongs = await Promise.all([
+    ...ioredis.map((client) => client.ping()),
+    ...nodeRedis.map((client) => client.ping()),
+  ]);
+  expect(new Set(pongs)).toEqual(new Set(["PONG"]));
+  const stats = limited.stats();
+  // IAM turned most of the surge away at first: each got in on a later, jittered try.
+  expect(stats.iamExhausted).toBeGreaterThanOrEqual(SURGE - PER_SECOND);
+  expect(manager.reasons).not.toContain("forced");
+  expect(otherErrors).toEqual([]);
+  const retries = [
+    ...ioredis.map((client) => ioredisBindingOf(client)?.status().iamRetries ?? 0),
+    ...nodeRedis.map((client) => nodeRedisBindingOf(client)?.status().iamRetries ?? 0),
+  ].reduce((sum, n) => sum + n, 0);
+  expect(retries).toBe(stats.iamExhausted);
+  expect(new Set(iamErrors.map((error) => error.code))).toEqual(new Set(["ERR_IAM_EXHAUSTED"]));
+  for (const client of ioredis) client.disconnect();
+  await Promise.all(nodeRedis.map((client) => client.close()));
+}, 60_000);
