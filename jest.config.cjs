@@ -16,6 +16,7 @@ const shared = {
   // Tests run against the packages' sources, so they need no build and coverage sees the source.
   moduleNameMapper: {
     "^@redis-credentials/core/testing$": "<rootDir>/packages/core/src/testing",
+    "^@redis-credentials/ioredis/adapter$": "<rootDir>/packages/ioredis/src/adapter",
     "^@redis-credentials/([a-z-]+)$": "<rootDir>/packages/$1/src",
   },
 };
@@ -45,6 +46,18 @@ module.exports = {
       moduleNameMapper: {
         ...shared.moduleNameMapper,
         "^ioredis$": "<rootDir>/packages/ioredis/node_modules/ioredis5",
+      },
+    },
+    {
+      // The same adapter on iovalkey (the Valkey fork of ioredis 5), which every module gets in
+      // place of ioredis, so that src/index.ts hands iovalkey's classes to createAdapter: the
+      // internals it relies on and the tests of what can differ from ioredis.
+      ...shared,
+      displayName: "integration-iovalkey",
+      testMatch: ["<rootDir>/packages/ioredis/test/integration/**/*.test.ts"],
+      moduleNameMapper: {
+        ...shared.moduleNameMapper,
+        "^ioredis$": "<rootDir>/packages/ioredis/node_modules/iovalkey",
       },
     },
     {

@@ -7,6 +7,7 @@
 // place: no reconnect, so no message should be lost).
 import * as ioredis from "@redis-credentials/ioredis";
 import * as nodeRedis from "@redis-credentials/node-redis";
+import { createGlideClient } from "@redis-credentials/valkey-glide";
 
 export const CHANNEL = "demo:ticks";
 
@@ -55,6 +56,19 @@ async function connect(manager, target, onClientError, track, opened) {
     await nr.connect();
     names.set(nr._clientId, "node-redis");
     workers.push(worker("node-redis", nr, "nr"));
+
+    // Valkey GLIDE: one password update per client at each rotation, through the same manager.
+    const glide = track(
+      await createGlideClient(manager, {
+        addresses: [{ host, port }],
+        useTLS: true,
+        advancedConfiguration: {
+          tlsAdvancedConfiguration: azure ? {} : { rootCertificates: standalone.ca },
+        },
+        onError: (error) => onClientError("valkey-glide", error),
+      }),
+    );
+    workers.push(worker("valkey-glide", glide, "gl"));
 
     // A duplicate keeps the adapter: same manager, its own connection in subscribe mode.
     subscriber = track(nr.duplicate());
@@ -105,7 +119,7 @@ async function connect(manager, target, onClientError, track, opened) {
 
 /**
  * One client's share of the workload: SET, GET and INCR in turn, on keys spread over 64 hash
- * slots so that every cluster master gets its part. ioredis and node-redis spell these alike.
+ * slots so that every cluster master gets its part. ioredis, node-redis and GLIDE spell these alike.
  */
 function worker(name, client, prefix) {
   let n = 0;
@@ -126,7 +140,7 @@ function worker(name, client, prefix) {
   };
 }
 
-/** node-redis 6: close(); ioredis: quit(). Either way the server sees a clean QUIT. */
+/** node-redis 6 and GLIDE: close(); ioredis: quit(). The server sees the connections close. */
 async function closeAll(clients) {
   await Promise.allSettled(
     [...new Set(clients)]

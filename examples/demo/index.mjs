@@ -1,8 +1,8 @@
 // The end-to-end demo: ONE token manager, fed by Microsoft Entra ID (`entraId()` over an
-// @azure/identity credential), keeps four kinds of Redis connection authenticated while a
+// @azure/identity credential), keeps five kinds of Redis connection authenticated while a
 // steady workload runs and the tokens rotate every ~10 s:
-//   an ioredis client, an ioredis cluster client (3 masters), a node-redis client, and a
-//   node-redis pub/sub subscriber.
+//   an ioredis client, an ioredis cluster client (3 masters), a node-redis client, a Valkey
+//   GLIDE client, and a node-redis pub/sub subscriber.
 // Locally everything runs on this machine (identity emulator, token-enforcing Redis over TLS),
 // tokens live 20 s, and halfway through the identity provider goes silent for 5 s.
 // With --emulate aws the same runs locally against ElastiCache-style IAM authentication instead

@@ -271,8 +271,12 @@ export class ConnectionSession {
       if (current === undefined || this.#unsubscribe === undefined) return;
       return this.#credentialsArrived(current);
     }
-    // Dropped with its socket, or the client closed: the next handshake sends current ones.
-    if (!isCredentialsRejection(refusal)) return;
+    if (!isCredentialsRejection(refusal)) {
+      // The adapter's own typed error, which it has reported: the manager reports it too.
+      if (refusal instanceof CredentialsError) throw refusal;
+      // Dropped with its socket, or the client closed: the next handshake sends current ones.
+      return;
+    }
     this.#group.reauthFailures += 1;
     const outcome = await this.#rejections()
       .rejected(credentials, refusal, this.#stopSignal())

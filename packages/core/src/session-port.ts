@@ -20,7 +20,11 @@ export interface SessionPort {
   /** How long a connect may wait for valid credentials: the client's own connect timeout. */
   readonly connectTimeoutMs: number;
   connectionState(): ConnectionState;
-  /** Sends `AUTH username password` now; resolves when Redis accepts it, rejects with its reply. */
+  /**
+   * Sends `AUTH username password` now; resolves when Redis accepts it, rejects with its reply.
+   * Rejecting with a `CredentialsError` of the adapter's own (credentials the client cannot
+   * take) hands that error to the manager's `subscriberError` event, with no retry.
+   */
   sendAuth(credentials: RedisCredentials): Promise<unknown>;
   /** Drops the connection so that it reconnects at once; the handshake sends current credentials. */
   reconnect(): void;

@@ -9,21 +9,27 @@ import type { Cluster, Redis } from "ioredis";
 import type { BindOptions } from "./factory-options";
 import { bindingOf, IoredisBinding } from "./ioredis-binding";
 import { usesTls } from "./ioredis-internals";
+import type { IoredisLibrary } from "./ioredis-library";
 
 /**
  * Keeps `client` authenticated with `manager`'s credentials: every connect and reconnect sends the
  * current ones, and new ones reach each live connection by AUTH before the old token expires —
  * cluster nodes, pub/sub subscribers and `duplicate()` copies included. Build the client with
  * `lazyConnect: true` and bind it before it connects, so that the first handshake is authenticated.
+ * `library` supplies the classes the binding constructs (ioredis's or iovalkey's).
  * The binding ends with the client (`quit()`, `disconnect()`) or with `dispose()`.
  */
 export function bindCredentials(
+  library: IoredisLibrary,
   client: Redis | Cluster,
   manager: TokenManager,
   options: BindOptions = {},
 ): CredentialsBinding {
   if (typeof client !== "object" || client === null || typeof client.duplicate !== "function") {
-    throw new InvalidOptionsError("client", "must be an ioredis Redis or Cluster instance.");
+    throw new InvalidOptionsError(
+      "client",
+      `must be an ${library.name} Redis or Cluster instance.`,
+    );
   }
   assertTokenManager(manager, "bind a client");
   if (bindingOf(client) !== undefined) {
@@ -33,7 +39,7 @@ export function bindCredentials(
     );
   }
   assertTransport(client, options);
-  const binding = new IoredisBinding(manager, options);
+  const binding = new IoredisBinding(library, manager, options);
   binding.attach(client);
   return binding.group;
 }

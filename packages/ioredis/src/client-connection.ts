@@ -6,7 +6,7 @@ import {
   type SessionGroup,
   type SessionPort,
 } from "@redis-credentials/core";
-import { Command, type Redis, type RedisOptions } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
 import {
   dropQueuedCommands,
   emitClientError,
@@ -14,10 +14,13 @@ import {
   setHandshakeCredentials,
   usesTls,
 } from "./ioredis-internals";
+import type { IoredisLibrary } from "./ioredis-library";
 
 /** What one connection needs from the binding it belongs to. */
 export interface ConnectionOwner {
   readonly group: SessionGroup;
+  /** The client library's classes (AUTH goes out as its `Command`). */
+  readonly library: IoredisLibrary;
   /** Binds a connection made from this one (`duplicate()`). */
   attach(redis: Redis): void;
   /** Called once the connection's hooks are undone. */
@@ -39,10 +42,14 @@ export function bindClientConnection(redis: Redis, context: ConnectionOwner): vo
   const restore: (() => void)[] = [];
   /** AUTH commands sent and not answered: a reconnect must not re-send them after its handshake. */
   const pendingAuths = new Set<unknown>();
-  const session = new ConnectionSession(context.group, portOf(redis, pendingAuths), () => {
-    for (const undo of restore.splice(0).reverse()) undo();
-    context.forget(redis);
-  });
+  const session = new ConnectionSession(
+    context.group,
+    portOf(redis, context.library, pendingAuths),
+    () => {
+      for (const undo of restore.splice(0).reverse()) undo();
+      context.forget(redis);
+    },
+  );
 
   const current = context.group.current();
   if (current !== undefined) setHandshakeCredentials(redis, current.username, current.password);
@@ -54,7 +61,7 @@ export function bindClientConnection(redis: Redis, context: ConnectionOwner): vo
     });
   }
   restore.push(
-    interceptConnect(redis, async (signal) => {
+    interceptConnect(redis, context.library.name, async (signal) => {
       if (context.group.disposed) {
         session.dispose();
         return undefined;
@@ -80,7 +87,7 @@ export function bindClientConnection(redis: Redis, context: ConnectionOwner): vo
   listen("end", () => session.end());
 }
 
-function portOf(redis: Redis, pendingAuths: Set<unknown>): SessionPort {
+function portOf(redis: Redis, library: IoredisLibrary, pendingAuths: Set<unknown>): SessionPort {
   return {
     get target() {
       return targetOf(redis);
@@ -99,7 +106,7 @@ function portOf(redis: Redis, pendingAuths: Set<unknown>): SessionPort {
     sendAuth(credentials: RedisCredentials) {
       setHandshakeCredentials(redis, credentials.username, credentials.password);
       // Our own Command object, so that the close listener can tell it apart in ioredis's queues.
-      const command = new Command("auth", [credentials.username, credentials.password]);
+      const command = new library.Command("auth", [credentials.username, credentials.password]);
       pendingAuths.add(command);
       redis.sendCommand(command);
       return command.promise.finally(() => pendingAuths.delete(command));

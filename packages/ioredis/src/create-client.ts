@@ -5,17 +5,19 @@ import {
   isHandshakeRefusal,
   type TokenManager,
 } from "@redis-credentials/core";
-import { Cluster, type ClusterNode, Redis } from "ioredis";
+import type { Cluster, ClusterNode, Redis } from "ioredis";
 import { bindCredentials } from "./bind-credentials";
 import type { BindOptions, CreateClusterOptions, CreateRedisOptions } from "./factory-options";
+import type { IoredisLibrary } from "./ioredis-library";
 
 /**
- * Fetches credentials, then connects an ioredis client bound to `manager`. Resolves once the
+ * Fetches credentials, then connects a client of `library` bound to `manager`. Resolves once the
  * client is ready (with `lazyConnect: true`: at once, unconnected); rejects, disconnecting the
  * client, if the first connect fails — for refused credentials, with `CredentialsRejectedError`
  * once a forced refresh did not help.
  */
 export async function createRedis(
+  library: IoredisLibrary,
   manager: TokenManager,
   options: CreateRedisOptions = {},
 ): Promise<Redis> {
@@ -24,13 +26,13 @@ export async function createRedis(
   const { allowInsecureTransport = false, ...redisOptions } = options;
   const bindOptions = { allowInsecureTransport };
   const credentials = await manager.getCredentials();
-  const redis = new Redis({
+  const redis = new library.Redis({
     ...redisOptions,
     username: credentials.username,
     password: credentials.password,
     lazyConnect: true,
   });
-  bindOrDisconnect(redis, manager, bindOptions, redisOptions.lazyConnect === true);
+  bindOrDisconnect(library, redis, manager, bindOptions, redisOptions.lazyConnect === true);
   if (redisOptions.lazyConnect === true) return redis;
   await untilReady(redis);
   return redis;
@@ -38,6 +40,7 @@ export async function createRedis(
 
 /** Like {@link createRedis}, for a Redis Cluster: every node, subscriber and duplicate is bound. */
 export async function createCluster(
+  library: IoredisLibrary,
   manager: TokenManager,
   startupNodes: ClusterNode[],
   options: CreateClusterOptions = {},
@@ -48,7 +51,7 @@ export async function createCluster(
   const { allowInsecureTransport = false, ...clusterOptions } = options;
   const bindOptions = { allowInsecureTransport };
   const credentials = await manager.getCredentials();
-  const cluster = new Cluster(startupNodes, {
+  const cluster = new library.Cluster(startupNodes, {
     ...clusterOptions,
     redisOptions: {
       ...clusterOptions.redisOptions,
@@ -57,7 +60,7 @@ export async function createCluster(
     },
     lazyConnect: true,
   });
-  bindOrDisconnect(cluster, manager, bindOptions, clusterOptions.lazyConnect === true);
+  bindOrDisconnect(library, cluster, manager, bindOptions, clusterOptions.lazyConnect === true);
   if (clusterOptions.lazyConnect === true) return cluster;
   try {
     await cluster.connect();
@@ -74,6 +77,7 @@ export async function createCluster(
  * themselves unless the caller asked for lazy clients. A client that cannot be bound is closed.
  */
 function bindOrDisconnect(
+  library: IoredisLibrary,
   client: Redis | Cluster,
   manager: TokenManager,
   options: BindOptions,
@@ -81,7 +85,7 @@ function bindOrDisconnect(
 ): void {
   client.options.lazyConnect = lazyConnect;
   try {
-    bindCredentials(client, manager, options);
+    bindCredentials(library, client, manager, options);
   } catch (error) {
     client.disconnect();
     throw error;

@@ -1,17 +1,7 @@
 import type { ClusterOptions, RedisOptions } from "ioredis";
+import type { AdapterOptions } from "./adapter-options";
 
-/** What `bindCredentials`, `createRedis` and `createCluster` add to ioredis's own options. */
-export interface AdapterOptions {
-  /**
-   * Send credentials over connections without TLS. Tokens are bearer secrets: only for a local
-   * test server.
-   * @default false
-   */
-  allowInsecureTransport?: boolean;
-}
-
-/** The options of `bindCredentials` (the name it has had since 0.0.0). */
-export type BindOptions = AdapterOptions;
+export type { AdapterOptions, BindOptions } from "./adapter-options";
 
 /** `createRedis`'s options: ioredis's, without credentials (the manager supplies them). */
 export type CreateRedisOptions = RedisOptions & AdapterOptions;

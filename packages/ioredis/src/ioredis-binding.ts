@@ -3,6 +3,7 @@ import type { Cluster, Redis } from "ioredis";
 import { bindClientConnection, type ConnectionOwner } from "./client-connection";
 import type { BindOptions } from "./factory-options";
 import { hookClusterSubscribers } from "./ioredis-internals";
+import type { IoredisLibrary } from "./ioredis-library";
 
 /** Every client and connection bound, with its binding, so that each is bound once. */
 const bindings = new WeakMap<object, IoredisBinding>();
@@ -24,7 +25,11 @@ export function bindingOf(client: Redis | Cluster): CredentialsBinding | undefin
 export class IoredisBinding implements ConnectionOwner {
   readonly group: SessionGroup;
 
-  constructor(manager: TokenManager, options: BindOptions) {
+  constructor(
+    readonly library: IoredisLibrary,
+    manager: TokenManager,
+    options: BindOptions,
+  ) {
     this.group = new SessionGroup(manager, options);
   }
 

@@ -47,12 +47,13 @@ function internals(redis: Redis): RedisInternals {
  */
 export function interceptConnect(
   redis: Redis,
+  libraryName: string,
   before: (signal: AbortSignal) => Promise<{ username: string; password: string } | undefined>,
 ): () => void {
   const connector = internals(redis).connector;
   if (typeof connector?.connect !== "function" || typeof connector.disconnect !== "function") {
     throw new Error(
-      "ioredis internals changed: Redis#connector.connect is missing. Please report this with your ioredis version.",
+      `${libraryName} internals changed: Redis#connector.connect is missing. Please report this with your ${libraryName} version.`,
     );
   }
   const { connect, disconnect } = connector;

@@ -20,7 +20,7 @@ export {
 } from "./fixture";
 export { runLoop } from "./loops";
 export { report } from "./report";
-export { runScriptAgainst } from "./run-script";
+export { runScript, runScriptAgainst } from "./run-script";
 export {
   authsBetween,
   authsByConnection,

@@ -1,6 +1,7 @@
 import {
   ConnectionSession,
   type ConnectionState,
+  CredentialsError,
   CredentialsExpiredError,
   CredentialsFetchError,
   CredentialsRejectedError,
@@ -404,5 +405,23 @@ test("a session that ends during an IAM backoff sends nothing more", async () =>
   s.session.end();
   await s.clock.advance(20 * SECOND);
   expect(s.port.auths).toEqual(["token-2"]);
+  await s.manager.dispose();
+});
+
+test("an AUTH the adapter itself refuses with a typed error: the manager reports it, nothing is retried", async () => {
+  const s = setup();
+  await connect(s);
+  const typed = new CredentialsError("the client cannot take these credentials");
+  s.port.sendAuth = (credentials) => {
+    s.port.auths.push(credentials.password);
+    return Promise.reject(typed);
+  };
+  const reported: unknown[] = [];
+  s.manager.on("subscriberError", (error) => reported.push(error));
+  await s.manager.refresh();
+  await s.clock.advance(SECOND);
+  expect(reported).toEqual([typed]);
+  expect(s.port.auths).toEqual(["token-2"]);
+  expect(s.group.status().reauthFailures).toBe(0);
   await s.manager.dispose();
 });

@@ -5,7 +5,7 @@ import {
 } from "@redis-credentials/testing";
 import type { Redis } from "ioredis";
 import { createRedis } from "../../src";
-import { ioredisMajor } from "./helpers";
+import { clientName, ioredisMajor } from "./helpers";
 
 // The guarantees every adapter keeps, run against ioredis through createRedis, as a user would.
 // Runs once per jest project: `integration` (ioredis 6) and `integration-ioredis5`.
@@ -30,7 +30,7 @@ function suiteClient(redis: Redis): SuiteClient {
 }
 
 const ioredis: AdapterUnderTest = {
-  name: `ioredis ${ioredisMajor}`,
+  name: clientName,
   // ioredis 6 speaks RESP3 by default and RESP2 with `protocol: 2`; ioredis 5 only RESP2.
   protocols: ioredisMajor === 6 ? [3, 2] : [2],
   async connect(manager, target, { resp, allowInsecureTransport, onError }) {

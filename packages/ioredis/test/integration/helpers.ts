@@ -3,6 +3,7 @@ import {
   type FixtureOptions,
   startFixture as startClientIndependentFixture,
 } from "@redis-credentials/test-helpers";
+import * as clientModule from "ioredis";
 import { Redis, type RedisOptions } from "ioredis";
 
 // What does not depend on the client library comes from @redis-credentials/test-helpers.
@@ -13,9 +14,24 @@ export {
   TOKEN_LIFETIME_MS,
 } from "@redis-credentials/test-helpers";
 
-/** The ioredis major under test: the `integration-ioredis5` jest project maps `ioredis` to 5.x. */
+/**
+ * Whether `ioredis` is iovalkey here: the `integration-iovalkey` jest project maps it there (only
+ * iovalkey exports `Valkey`).
+ */
+export const iovalkey = "Valkey" in clientModule;
+
+/**
+ * The ioredis major under test: the `integration-ioredis5` jest project maps `ioredis` to 5.x.
+ * iovalkey, a fork of ioredis 5 (RESP2 only), counts as 5.
+ */
 export const ioredisMajor: 5 | 6 =
   new Redis({ lazyConnect: true }).options.protocol === undefined ? 5 : 6;
+
+/** The client library under test, for test names and reports. */
+export const clientName = iovalkey ? "iovalkey" : `ioredis ${ioredisMajor}`;
+
+/** The folder in packages/ioredis/node_modules that holds the client library under test. */
+export const clientPackage = iovalkey ? "iovalkey" : ioredisMajor === 5 ? "ioredis5" : "ioredis";
 
 /** Whether subscriber connections can re-AUTH in place (RESP3, only on ioredis 6). */
 export const resp3Available = ioredisMajor === 6;

@@ -7,8 +7,13 @@ interface Denque {
   removeOne(index: number): unknown;
 }
 
-import { clusterSubscriberConnections, hookClusterSubscribers } from "../../src/ioredis-internals";
-import { type Fixture, ioredisMajor, startFixture } from "./helpers";
+import { startTokenRedis } from "@redis-credentials/testing";
+import {
+  clusterSubscriberConnections,
+  hookClusterSubscribers,
+  usesTls,
+} from "../../src/ioredis-internals";
+import { type Fixture, ioredisMajor, iovalkey, startFixture } from "./helpers";
 import { collectErrors, splitOptions, waitFor } from "./standalone-helpers";
 
 /*
@@ -331,26 +336,96 @@ describe("a cluster's pub/sub connections", () => {
     }
   });
 
-  it("cluster.shardedSubscribers.shardedSubscribers: a Map of { instance }, one per shard subscribed", async () => {
-    const redis = plainCluster({ shardedSubscribers: true } as object);
-    try {
-      const map = (redis as unknown as { shardedSubscribers?: { shardedSubscribers?: unknown } })
-        .shardedSubscribers?.shardedSubscribers;
-      expect(map).toBeInstanceOf(Map);
-      const seen: Redis[] = [];
-      hookClusterSubscribers(redis, (connection) => seen.push(connection));
-      await redis.connect();
-      await redis.ssubscribe("orders");
-      const sharded = [...(map as Map<string, { instance?: Redis }>).values()]
-        .map((entry) => entry.instance)
-        .filter((instance) => instance instanceof Redis);
-      expect(sharded.length).toBeGreaterThanOrEqual(1);
-      for (const instance of sharded) {
-        expect(redis.nodes("all")).not.toContain(instance);
-        expect(seen).toContain(instance);
+  // iovalkey has no sharded subscribers: the adapter finds no Map and binds nothing more.
+  (iovalkey ? it : it.skip)(
+    "iovalkey: no cluster.shardedSubscribers, only cluster.subscriber (ssubscribe goes there too)",
+    async () => {
+      const redis = plainCluster({ shardedSubscribers: true } as object);
+      try {
+        expect(
+          (redis as unknown as { shardedSubscribers?: unknown }).shardedSubscribers,
+        ).toBeUndefined();
+        const seen: Redis[] = [];
+        hookClusterSubscribers(redis, (connection) => seen.push(connection));
+        await redis.connect();
+        await redis.subscribe("news");
+        const [subscriber] = clusterSubscriberConnections(redis);
+        expect(subscriber).toBeInstanceOf(Redis);
+        expect(seen).toContain(subscriber);
+        expect(clusterSubscriberConnections(redis)).toHaveLength(1);
+      } finally {
+        redis.disconnect();
       }
+    },
+  );
+
+  (iovalkey ? it.skip : it)(
+    "cluster.shardedSubscribers.shardedSubscribers: a Map of { instance }, one per shard subscribed",
+    async () => {
+      const redis = plainCluster({ shardedSubscribers: true } as object);
+      try {
+        const map = (redis as unknown as { shardedSubscribers?: { shardedSubscribers?: unknown } })
+          .shardedSubscribers?.shardedSubscribers;
+        expect(map).toBeInstanceOf(Map);
+        const seen: Redis[] = [];
+        hookClusterSubscribers(redis, (connection) => seen.push(connection));
+        await redis.connect();
+        await redis.ssubscribe("orders");
+        const sharded = [...(map as Map<string, { instance?: Redis }>).values()]
+          .map((entry) => entry.instance)
+          .filter((instance) => instance instanceof Redis);
+        expect(sharded.length).toBeGreaterThanOrEqual(1);
+        for (const instance of sharded) {
+          expect(redis.nodes("all")).not.toContain(instance);
+          expect(seen).toContain(instance);
+        }
+      } finally {
+        redis.disconnect();
+      }
+    },
+  );
+});
+
+describe("SentinelConnector", () => {
+  it("uses `tls` for the master connection only with enableTLSForSentinelMode (what usesTls() mirrors)", async () => {
+    // A plain-TCP master behind a sentinel: `tls` alone is ignored, and with
+    // enableTLSForSentinelMode the client speaks TLS to it, which fails.
+    const server = await startTokenRedis({
+      identity: fixture.issuer,
+      tls: false,
+      sentinel: { replicas: 0 },
+    });
+    try {
+      const token = fixture.issuer.issueToken({ objectId: fixture.objectId, lifetimeMs: 60_000 });
+      const base = {
+        sentinels: server.sentinels,
+        name: server.masterName,
+        username: fixture.objectId,
+        password: token,
+        tls: {},
+        lazyConnect: true,
+      };
+      const plain = new Redis(base);
+      clients.push(plain);
+      expect(internals(plain).connector.constructor.name).toBe("SentinelConnector");
+      expect(usesTls(plain.options)).toBe(false);
+      await plain.connect();
+      expect(await plain.ping()).toBe("PONG");
+
+      const secure = new Redis({
+        ...base,
+        enableTLSForSentinelMode: true,
+        retryStrategy: () => null,
+      });
+      clients.push(secure);
+      expect(usesTls(secure.options)).toBe(true);
+      const errors = collectErrors(secure);
+      await expect(secure.connect()).rejects.toThrow();
+      expect(secure.status).not.toBe("ready");
+      expect(errors.length).toBeGreaterThan(0);
     } finally {
-      redis.disconnect();
+      for (const redis of clients.splice(0)) redis.disconnect();
+      await server.stop();
     }
-  });
+  }, 60_000);
 });

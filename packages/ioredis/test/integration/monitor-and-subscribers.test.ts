@@ -1,7 +1,7 @@
 import type { TokenManager } from "@redis-credentials/core";
 import type { Redis, RedisOptions } from "ioredis";
 import { createRedis } from "../../src";
-import { type Fixture, ioredisMajor, rotations, sleep, startFixture } from "./helpers";
+import { clientName, type Fixture, ioredisMajor, rotations, sleep, startFixture } from "./helpers";
 import { collectErrors, expiredAuths, serverConnection } from "./standalone-helpers";
 
 /*
@@ -218,7 +218,7 @@ function report(label: string, m: Measurement) {
     ? `, gap per reconnect ${(m.gapsMs.reduce((a, b) => a + b, 0) / m.gapsMs.length).toFixed(0)} ms on average (max ${Math.max(...m.gapsMs).toFixed(0)} ms)`
     : "";
   console.log(
-    `[subscriber loss] ioredis ${ioredisMajor}, ${label}: ${m.reconnects} adapter-initiated reconnects, ` +
+    `[subscriber loss] ${clientName}, ${label}: ${m.reconnects} adapter-initiated reconnects, ` +
       `${m.published} messages per kind published every ${PUBLISH_EVERY_MS} ms, lost ${perKind}; ` +
       `${m.lostPerReconnect.toFixed(1)} messages lost per reconnect${gaps}`,
   );
@@ -252,7 +252,7 @@ it.concurrent("a RESP2 subscriber is reconnected before expiry and resubscribed 
   });
 }, 40_000);
 
-it.concurrent(`a subscriber with ioredis ${ioredisMajor}'s default protocol ${
+it.concurrent(`a subscriber with ${clientName}'s default protocol ${
   ioredisMajor === 6
     ? "(RESP3) re-authenticates in place and loses no message"
     : "(RESP2, the only one) is reconnected and resubscribed"
