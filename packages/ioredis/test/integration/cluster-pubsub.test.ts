@@ -193,10 +193,9 @@ describe("cluster pub/sub across rotations", () => {
     });
   });
 
-  // iovalkey has no sharded subscribers (see the top of this file).
-  (iovalkey ? test.concurrent.skip : test.concurrent)(
-    `sharded subscribers (shardedSubscribers: true) keep receiving on every shard across ${ROTATIONS} rotations`,
-    async () => {
+  // iovalkey has no sharded subscribers (see the top of this file): defined for ioredis only.
+  if (!iovalkey) {
+    test.concurrent(`sharded subscribers (shardedSubscribers: true) keep receiving on every shard across ${ROTATIONS} rotations`, async () => {
       const subscriber = users.create();
       const publisherUser = users.create();
       const subscriberCluster = await connect(subscriber.manager, { shardedSubscribers: true });
@@ -212,8 +211,8 @@ describe("cluster pub/sub across rotations", () => {
         publish: (channel, message) => publisher.spublish(channel, message),
         onMessage: (callback) => subscriberCluster.on("smessage", callback),
       });
-    },
-  );
+    });
+  }
 
   test.concurrent(`pub/sub connections made again after the server killed them are bound: ${ROTATIONS - 1} more rotations`, async () => {
     const subscriber = users.create();
