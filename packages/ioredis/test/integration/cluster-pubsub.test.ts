@@ -67,6 +67,12 @@ async function connect(
  * connections are killed once the first token has expired (two rotations in), and the
  * ROTATIONS - 1 rotations counted are those after it: the pub/sub connections ioredis makes again
  * must be bound too.
+ *
+ * One duplicate is the server's, not ours: a killed cluster subscriber is made again on a node
+ * picked at random, and Redis Cluster forwards a PUBLISH to the other nodes over the cluster bus,
+ * late on a loaded machine, so the new node may deliver a message the old one had already
+ * delivered. Such a message was first received before the subscriber was back; a rotation comes
+ * later and must cause none.
  */
 async function publishAcrossRotations(options: {
   label: string;
@@ -79,11 +85,12 @@ async function publishAcrossRotations(options: {
 }) {
   const { label, subscriber, channels } = options;
   const arrivals = new Map<string, number>();
-  const duplicates: string[] = [];
+  const duplicates: { message: string; firstArrivedAt: number }[] = [];
   options.onMessage((channel, message) => {
     expect(message.startsWith(`${channel}#`)).toBe(true);
-    if (arrivals.has(message)) duplicates.push(message);
-    arrivals.set(message, Date.now());
+    const firstArrivedAt = arrivals.get(message);
+    if (firstArrivedAt !== undefined) duplicates.push({ message, firstArrivedAt });
+    else arrivals.set(message, Date.now());
   });
   const published: string[] = [];
   const publishing = runLoop(async (iteration) => {
@@ -94,6 +101,8 @@ async function publishAcrossRotations(options: {
   }, 3);
   let killed = 0;
   let counted = ROTATIONS;
+  /** When the killed subscriber was heard on every channel again. */
+  let backAt = 0;
   if (options.killFirst) {
     await rotations(subscriber.manager, 2);
     await sleep(SETTLE_MS);
@@ -107,6 +116,7 @@ async function publishAcrossRotations(options: {
       );
     for (let waited = 0; waited < 5_000 && !heardSinceKill(); waited += 20) await sleep(20);
     expect(heardSinceKill()).toBe(true);
+    backAt = Date.now();
     counted = ROTATIONS - 1;
   }
   const rotatedAt: number[] = [];
@@ -127,7 +137,9 @@ async function publishAcrossRotations(options: {
   const end = Date.now();
 
   expect(describeErrors(publishing.errors)).toEqual([]);
-  expect(duplicates).toEqual([]);
+  // Before the kill's subscriber was back: the cluster bus's re-delivery (see above).
+  const redelivered = duplicates.filter(({ firstArrivedAt }) => firstArrivedAt < backAt);
+  expect(duplicates.filter((duplicate) => !redelivered.includes(duplicate))).toEqual([]);
   const lost = published.filter((message) => !arrivals.has(message));
   // Nothing arrives that was not published.
   expect(arrivals.size).toBe(published.length - lost.length);
@@ -173,6 +185,7 @@ async function publishAcrossRotations(options: {
     killed,
     arrivedAfterEachRotation,
     subscriberConnections: connectionsAfter.length,
+    redeliveredByTheClusterBus: redelivered.length,
   });
 }
 
