@@ -3,7 +3,6 @@ import {
   type CredentialSource,
   createCredentials,
   type FetchContext,
-  markPermanent,
   type RedisCredentials,
   untilAborted,
 } from "@redis-credentials/core";
@@ -66,11 +65,10 @@ export function awsIam(options: AwsIamOptions): CredentialSource {
       throw describeFailure(error, target, chain?.trace());
     }
     if (expiresWithin(identity, 0)) {
-      const error = new AwsIamError(
+      throw new AwsIamError(
         `The AWS credentials for ${target} expired at ${identity.expiration?.toISOString()}${staticIdentity ? ": pass a credential provider rather than temporary credentials, so that they can be renewed" : ", and asking the provider again brought no newer ones; retrying"}.`,
         { code: "CredentialsExpired", retryable: staticIdentity === undefined },
       );
-      throw staticIdentity ? markPermanent(error) : error;
     }
 
     const signingTime = Date.now();
@@ -168,7 +166,7 @@ function describeFailure(error: unknown, target: string, trace: ChainTrace | und
     trace !== undefined && (info.code === "CredentialsNotFound" || info.code === "ProfileNotFound")
       ? summarize(trace.failures, cause)
       : "";
-  const wrapped = new AwsIamError(
+  return new AwsIamError(
     `Could not get AWS credentials to sign the IAM token for ${target} (${answered}). ${info.hint}${cause ? ` Cause: ${sentence(cause)}` : ""}${tried ? ` The credential chain tried: ${sentence(tried)}` : ""}`,
     {
       code: info.code,
@@ -177,7 +175,6 @@ function describeFailure(error: unknown, target: string, trace: ChainTrace | und
       ...(info.status !== undefined ? { status: info.status } : {}),
     },
   );
-  return info.retryable ? wrapped : markPermanent(wrapped);
 }
 
 function sdkMissing(error: unknown, target: string): Error {
@@ -185,13 +182,12 @@ function sdkMissing(error: unknown, target: string): Error {
   const missing =
     (code === "MODULE_NOT_FOUND" || code === "ERR_MODULE_NOT_FOUND") &&
     /@aws-sdk\/credential-providers/.test(firstLine(error));
-  const wrapped = new AwsIamError(
+  return new AwsIamError(
     missing
       ? `Cannot sign the IAM token for ${target}: @aws-sdk/credential-providers, which provides the default credential chain, is not installed. Install it (npm install @aws-sdk/credential-providers), or pass \`credentials\` to awsIam().`
       : `Cannot sign the IAM token for ${target}: loading @aws-sdk/credential-providers failed: ${firstLine(error)}`,
     { code: missing ? "SdkNotInstalled" : "ProviderError", retryable: !missing, cause: error },
   );
-  return missing ? markPermanent(wrapped) : wrapped;
 }
 
 /** The chain's reasons, one each, briefly, without the one already given as the cause. */

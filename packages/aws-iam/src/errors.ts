@@ -1,4 +1,4 @@
-import { CredentialsError } from "@redis-credentials/core";
+import { CredentialSourceError } from "@redis-credentials/core";
 
 /**
  * What went wrong, as `AwsIamError.code`: the AWS error code when AWS answered (`AccessDenied`,
@@ -36,20 +36,6 @@ export type AwsIamErrorCode =
  * configuration errors are), and the message what to set up. The original error is the `cause`.
  * Never contains a secret access key or session token.
  */
-export class AwsIamError extends CredentialsError {
+export class AwsIamError extends CredentialSourceError<AwsIamErrorCode> {
   override name = "AwsIamError";
-  readonly code: AwsIamErrorCode;
-  /** The HTTP status of the answer, when the error carries it. */
-  readonly status: number | undefined;
-  readonly retryable: boolean;
-
-  constructor(
-    message: string,
-    details: { code: AwsIamErrorCode; retryable: boolean; status?: number; cause?: unknown },
-  ) {
-    super(message, { cause: details.cause });
-    this.code = details.code;
-    this.status = details.status;
-    this.retryable = details.retryable;
-  }
 }

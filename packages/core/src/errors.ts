@@ -134,6 +134,43 @@ export class InsecureTransportError extends CredentialsError {
   }
 }
 
+/** What a credential source knows of a failure of its identity library. */
+export interface CredentialSourceErrorDetails<Code extends string | undefined> {
+  /** What happened: the service's error code when it answered with one. */
+  code: Code;
+  /** Whether the token manager should try again; `false` marks the error permanent. */
+  retryable: boolean;
+  /** The HTTP status of the service's answer, when there was one. */
+  status?: number;
+  /** The library's error. */
+  cause?: unknown;
+}
+
+/**
+ * A credential source's identity library could not produce credentials: the base of the cloud
+ * sources' errors (`EntraIdError`, `AwsIamError`, `GcpIamError`), and one a custom source can
+ * throw. `code` says what happened, `status` the HTTP status when a service answered, and
+ * `retryable` whether the token manager tries again: an error that is not retryable is marked
+ * with {@link markPermanent} as it is made.
+ */
+export class CredentialSourceError<
+  Code extends string | undefined = string | undefined,
+> extends CredentialsError {
+  override name = "CredentialSourceError";
+  readonly code: Code;
+  /** The HTTP status of the answer, when the error carries it. */
+  readonly status: number | undefined;
+  readonly retryable: boolean;
+
+  constructor(message: string, details: CredentialSourceErrorDetails<Code>) {
+    super(message, { cause: details.cause });
+    this.code = details.code;
+    this.status = details.status;
+    this.retryable = details.retryable;
+    if (!details.retryable) markPermanent(this);
+  }
+}
+
 const permanentMark = Symbol.for("redis-credentials.permanent");
 
 /**

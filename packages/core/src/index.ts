@@ -20,6 +20,8 @@ export type {
   UnchangedMessage,
 } from "./diagnostics-messages";
 export {
+  CredentialSourceError,
+  type CredentialSourceErrorDetails,
   CredentialsError,
   CredentialsExpiredError,
   CredentialsFetchError,

@@ -80,7 +80,7 @@ export function entraId(options: EntraIdOptions = {}): CredentialSource {
       if (token === null || typeof token?.token !== "string" || token.token.length === 0) {
         throw new EntraIdError(
           `${credentialName}.getToken returned no token for ${scopes.join(" ")}.`,
-          { retryable: true },
+          { code: undefined, retryable: true },
         );
       }
       return toCredentials(token, username, credentialName);
@@ -137,16 +137,15 @@ function describeFailure(error: unknown, credentialName: string, scopes: string[
   const info = classifyEntraIdError(error);
   const detail = firstLine(error);
   const answered = [info.code, info.status].filter((part) => part !== undefined).join(", ");
-  const wrapped = new EntraIdError(
+  return new EntraIdError(
     `${credentialName} could not get a token for ${scopes.join(" ")}${answered ? ` (${answered})` : ""}. ${info.hint}${detail ? ` Cause: ${detail}` : ""}`,
     {
+      code: info.code,
       retryable: info.retryable,
       cause: error,
-      ...(info.code !== undefined ? { code: info.code } : {}),
       ...(info.status !== undefined ? { status: info.status } : {}),
     },
   );
-  return info.retryable ? wrapped : markPermanent(wrapped);
 }
 
 function firstLine(error: unknown): string {

@@ -1,4 +1,4 @@
-import { CredentialsError } from "@redis-credentials/core";
+import { CredentialSourceError } from "@redis-credentials/core";
 
 /**
  * What went wrong, as `GcpIamError.code`: the OAuth error code when Google's token endpoint
@@ -45,25 +45,11 @@ export type GcpIamErrorCode =
 /**
  * google-auth-library could not get an access token. `code` says what happened, `status` the HTTP
  * status when Google (or the metadata server) answered, `retryable` whether the token manager
- * tries again (a permanent one is marked with the core's `markPermanent`: only clear configuration
- * errors are), and the message names the principal and what to fix. The library's error is the
+ * tries again (one that does not is marked with the core's `markPermanent`: only clear
+ * configuration errors are), and the message names the principal and what to fix. The library's error is the
  * `cause`, with the request bodies and credential headers it carried removed. Never contains a
  * token, a private key, a refresh token or a client secret.
  */
-export class GcpIamError extends CredentialsError {
+export class GcpIamError extends CredentialSourceError<GcpIamErrorCode> {
   override name = "GcpIamError";
-  readonly code: GcpIamErrorCode;
-  /** The HTTP status of the answer, when the error carries it. */
-  readonly status: number | undefined;
-  readonly retryable: boolean;
-
-  constructor(
-    message: string,
-    details: { code: GcpIamErrorCode; retryable: boolean; status?: number; cause?: unknown },
-  ) {
-    super(message, { cause: details.cause });
-    this.code = details.code;
-    this.status = details.status;
-    this.retryable = details.retryable;
-  }
 }

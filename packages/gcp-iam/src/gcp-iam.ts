@@ -3,7 +3,6 @@ import {
   type CredentialSource,
   createCredentials,
   type FetchContext,
-  markPermanent,
   type RedisCredentials,
   untilAborted,
 } from "@redis-credentials/core";
@@ -99,11 +98,9 @@ function checkClient(client: unknown): GoogleAuthClient {
   ) {
     return client as GoogleAuthClient;
   }
-  throw markPermanent(
-    new GcpIamError(
-      "GoogleAuth#getClient() resolved to something that is not an AuthClient (it has no getAccessToken()): pass a GoogleAuth of google-auth-library, or the client itself, as `auth`.",
-      { code: "ProviderError", retryable: false },
-    ),
+  throw new GcpIamError(
+    "GoogleAuth#getClient() resolved to something that is not an AuthClient (it has no getAccessToken()): pass a GoogleAuth of google-auth-library, or the client itself, as `auth`.",
+    { code: "ProviderError", retryable: false },
   );
 }
 
@@ -124,7 +121,7 @@ function describeFailure(
   const said =
     info.description && !line.includes(info.description) ? ` (${clip(info.description)})` : "";
   const cause = redact(`${line}${said}`, secrets);
-  const wrapped = new GcpIamError(
+  return new GcpIamError(
     `Could not get a Google access token as ${principal} (${answered}). ${info.hint}${cause ? ` Cause: ${sentence(cause)}` : ""}`,
     {
       code: info.code,
@@ -133,7 +130,6 @@ function describeFailure(
       ...(info.status !== undefined ? { status: info.status } : {}),
     },
   );
-  return info.retryable ? wrapped : markPermanent(wrapped);
 }
 
 function sentence(text: string): string {

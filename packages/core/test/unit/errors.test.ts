@@ -1,4 +1,5 @@
 import {
+  CredentialSourceError,
   CredentialsError,
   CredentialsExpiredError,
   CredentialsFetchError,
@@ -45,6 +46,11 @@ describe("error classes", () => {
       "InsecureTransportError",
       new InsecureTransportError("localhost:6379"),
       InsecureTransportError,
+    ],
+    [
+      "CredentialSourceError",
+      new CredentialSourceError("no token", { code: "Throttling", retryable: true, cause }),
+      CredentialSourceError,
     ],
   ];
 
@@ -158,6 +164,31 @@ describe("markPermanent and isPermanent", () => {
   );
 });
 
+describe("CredentialSourceError, the base of the credential sources' errors", () => {
+  class VaultError extends CredentialSourceError<"permission denied" | "sealed"> {
+    override name = "VaultError";
+  }
+
+  test("carries code, status, retryable and cause; one that is not retryable is permanent", () => {
+    const refused = new VaultError("Vault refused the lease.", {
+      code: "permission denied",
+      retryable: false,
+      status: 403,
+      cause,
+    });
+    expect(refused).toMatchObject({ name: "VaultError", code: "permission denied", status: 403 });
+    expect(refused.retryable).toBe(false);
+    expect(refused.cause).toBe(cause);
+    expect(isPermanent(refused)).toBe(true);
+    expect(refused).toBeInstanceOf(CredentialSourceError);
+    expect(String(refused)).toBe("VaultError: Vault refused the lease.");
+
+    const sealed = new VaultError("Vault is sealed.", { code: "sealed", retryable: true });
+    expect(sealed.status).toBeUndefined();
+    expect(isPermanent(sealed)).toBe(false);
+  });
+});
+
 describe("the manager's errors carry their cause, and honour the permanent mark", () => {
   function failingSource(clock: FakeClock, failure: () => unknown) {
     let fail = false;
@@ -207,7 +238,9 @@ describe("the manager's errors carry their cause, and honour the permanent mark"
       [() => markPermanent(new Error("bad secret")), true],
       [() => new Error("wrapped", { cause: markPermanent(new Error("bad secret")) }), true],
       [() => markPermanent("invalid_client"), true],
+      [() => new CredentialSourceError("denied", { code: "denied", retryable: false }), true],
       [() => new Error("timeout"), false],
+      [() => new CredentialSourceError("sealed", { code: "sealed", retryable: true }), false],
     ] as const) {
       const clock = new FakeClock();
       const source = failingSource(clock, failure);
