@@ -3,23 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { IamUnavailableError, type TokenManager } from "@redis-credentials/core";
 import { gcpIam } from "@redis-credentials/gcp-iam";
-import {
-  createCluster as createIoredisCluster,
-  createRedis,
-  bindingOf as ioredisBindingOf,
-} from "@redis-credentials/ioredis";
-import {
-  createClient,
-  createCluster as createNodeRedisCluster,
-  bindingOf as nodeRedisBindingOf,
-} from "@redis-credentials/node-redis";
+import { createRedis, bindingOf as ioredisBindingOf } from "@redis-credentials/ioredis";
+import { createClient, bindingOf as nodeRedisBindingOf } from "@redis-credentials/node-redis";
 import {
   type IdentityEmulator,
   startIdentityEmulator,
   startTokenRedis,
   type TokenRedis,
 } from "@redis-credentials/testing";
-import { recordingManager, workloadAcrossRotations } from "./workload";
+import { bothAdaptersAcrossRotations, recordingManager } from "./workload";
 
 // The whole path of Memorystore IAM authentication, on this machine: gcpIam() with its default
 // GoogleAuth (Application Default Credentials, google-auth-library unchanged) finds the identity
@@ -90,75 +82,21 @@ function gcpManager(): ReturnType<typeof recordingManager> {
 }
 
 test("standalone over TLS: ioredis and node-redis on one gcpIam manager, re-authenticated at every rotation", async () => {
-  const manager = gcpManager();
-  const ioredis = await createRedis(manager, {
-    host: standalone.host,
-    port: standalone.port,
-    tls: { ca: standalone.ca as string },
-  });
-  const nodeRedis = createClient(manager, {
-    socket: {
-      host: standalone.host,
-      port: standalone.port,
-      tls: true,
-      ca: standalone.ca as string,
-    },
-  });
-  nodeRedis.on("error", () => {});
-  await nodeRedis.connect();
-  const first = standalone.connections().map((connection) => connection.id);
-
-  const { failures, commands } = await workloadAcrossRotations(manager, ROTATIONS, [
-    (i) => ioredis.set("e2e:gcp:ioredis", String(i)),
-    (i) => nodeRedis.set("e2e:gcp:node-redis", String(i)),
-  ]);
-
-  expect(failures).toEqual([]);
-  expect(commands).toBeGreaterThan(100);
-  const stats = standalone.stats();
-  expect(stats.authRejected).toEqual({});
+  const stats = await bothAdaptersAcrossRotations(
+    gcpManager(),
+    standalone,
+    ROTATIONS,
+    "standalone",
+  );
   expect(stats.connectionsByUser).toEqual({ [idp.googleServiceAccount]: 2 });
   // Tokens came from the metadata server, through google-auth-library.
   expect(idp.stats().tokensIssuedByClient[idp.googleServiceAccount]).toBeGreaterThanOrEqual(
     ROTATIONS,
   );
-  // The same two connections, each re-authenticated with every new token.
-  expect(standalone.connections().map((connection) => connection.id)).toEqual(first);
-  for (const connection of standalone.connections()) {
-    expect(connection.authSuccesses).toBeGreaterThanOrEqual(ROTATIONS);
-  }
-  ioredis.disconnect();
-  await nodeRedis.close();
 });
 
 test("cluster over TLS: every node connection of ioredis and node-redis cluster clients is kept", async () => {
-  const manager = gcpManager();
-  const ca = cluster.ca as string;
-  const ioredis = await createIoredisCluster(manager, cluster.nodes, {
-    redisOptions: { tls: { ca } },
-  });
-  const nodeRedis = createNodeRedisCluster(manager, {
-    rootNodes: cluster.nodes.map(({ host, port }) => ({ socket: { host, port } })),
-    defaults: { socket: { tls: true, ca } },
-  });
-  nodeRedis.on("error", () => {});
-  await nodeRedis.connect();
-
-  const keys = ["{a}e2e", "{b}e2e", "{c}e2e"];
-  const { failures, commands } = await workloadAcrossRotations(manager, ROTATIONS, [
-    (i) => ioredis.set(keys[i % 3]!, String(i)),
-    (i) => nodeRedis.set(keys[(i + 1) % 3]!, String(i)),
-  ]);
-
-  expect(failures).toEqual([]);
-  expect(commands).toBeGreaterThan(100);
-  const stats = cluster.stats();
-  expect(stats.authRejected).toEqual({});
-  for (const connection of cluster.connections()) {
-    expect(connection.authSuccesses).toBeGreaterThanOrEqual(ROTATIONS);
-  }
-  ioredis.disconnect();
-  await nodeRedis.close();
+  await bothAdaptersAcrossRotations(gcpManager(), cluster, ROTATIONS, "cluster");
 });
 
 test(`a surge of ${SURGE} new connections against ${PER_SECOND} per second: all connect, paced by jittered retries, no forced refresh`, async () => {

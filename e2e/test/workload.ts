@@ -6,6 +6,12 @@ import {
   type TokenManager,
   type TokenManagerOptions,
 } from "@redis-credentials/core";
+import { createCluster as createIoredisCluster, createRedis } from "@redis-credentials/ioredis";
+import {
+  createClient,
+  createCluster as createNodeRedisCluster,
+} from "@redis-credentials/node-redis";
+import type { TokenRedis, TokenRedisStats } from "@redis-credentials/testing";
 
 /** Manager options for tokens that live a few seconds: many rotations in a short test. */
 export const FAST_ROTATION: TokenManagerOptions = {
@@ -75,4 +81,75 @@ export async function workloadAcrossRotations(
     manager.off("refreshed", onRefreshed);
   }
   return { failures, commands };
+}
+
+/**
+ * An ioredis and a node-redis client on `manager`, over TLS to `server` (as cluster clients of its
+ * nodes for a cluster), writing steadily until `rotations` new credentials have come. Asserts what every
+ * credential source must give both adapters: no failed command, no refused AUTH, every connection
+ * re-authenticated at every rotation and, standalone, the very same two connections throughout.
+ * Returns the server's stats for what is particular to the source.
+ */
+export async function bothAdaptersAcrossRotations(
+  manager: TokenManager,
+  server: TokenRedis,
+  rotations: number,
+  topology: "standalone" | "cluster",
+): Promise<TokenRedisStats> {
+  const clients =
+    topology === "cluster"
+      ? await clusterClients(manager, server)
+      : await standaloneClients(manager, server);
+  try {
+    const keys = ["{a}e2e", "{b}e2e", "{c}e2e"];
+    const first = server.connections().map((connection) => connection.id);
+    const { failures, commands } = await workloadAcrossRotations(manager, rotations, [
+      (i) => clients.ioredis.set(keys[i % 3]!, String(i)),
+      (i) => clients.nodeRedis.set(keys[(i + 1) % 3]!, String(i)),
+    ]);
+
+    expect(failures).toEqual([]);
+    expect(commands).toBeGreaterThan(100);
+    const stats = server.stats();
+    expect(stats.authRejected).toEqual({});
+    for (const connection of server.connections()) {
+      expect(connection.authSuccesses).toBeGreaterThanOrEqual(rotations);
+    }
+    if (topology === "standalone") {
+      expect(server.connections().map((connection) => connection.id)).toEqual(first);
+    }
+    return stats;
+  } finally {
+    clients.ioredis.disconnect();
+    await clients.nodeRedis.close();
+  }
+}
+
+interface BothClients {
+  ioredis: { set(key: string, value: string): Promise<unknown>; disconnect(): void };
+  nodeRedis: { set(key: string, value: string): Promise<unknown>; close(): Promise<unknown> };
+}
+
+async function standaloneClients(manager: TokenManager, server: TokenRedis): Promise<BothClients> {
+  const { host, port } = server;
+  const ca = server.ca as string;
+  const ioredis = await createRedis(manager, { host, port, tls: { ca } });
+  const nodeRedis = createClient(manager, { socket: { host, port, tls: true, ca } });
+  nodeRedis.on("error", () => {});
+  await nodeRedis.connect();
+  return { ioredis, nodeRedis };
+}
+
+async function clusterClients(manager: TokenManager, server: TokenRedis): Promise<BothClients> {
+  const ca = server.ca as string;
+  const ioredis = await createIoredisCluster(manager, server.nodes, {
+    redisOptions: { tls: { ca } },
+  });
+  const nodeRedis = createNodeRedisCluster(manager, {
+    rootNodes: server.nodes.map(({ host, port }) => ({ socket: { host, port } })),
+    defaults: { socket: { tls: true, ca } },
+  });
+  nodeRedis.on("error", () => {});
+  await nodeRedis.connect();
+  return { ioredis, nodeRedis };
 }
