@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { InvalidOptionsError } from "@redis-credentials/core";
 import { createCertificateAuthority } from "./certificates";
 import { createMetadataHandler, METADATA_PREFIX } from "./gcp-metadata-server";
@@ -460,6 +460,20 @@ export async function startIdentityEmulator(
   const httpsServer = https.createServer(authority.issueServerCertificate(), onRequest);
   const httpServer = withHttp ? http.createServer(onRequest) : undefined;
   const servers = [httpsServer, ...(httpServer === undefined ? [] : [httpServer])];
+  // Every socket, from the moment it connects: closeAllConnections() knows only those that have
+  // become HTTP connections, and one still in its TLS handshake at stop() would hold close() open
+  // until it sends a request that a stopped emulator never answers.
+  const sockets = new Set<Socket>();
+  for (const server of servers) {
+    server.on("connection", (socket: Socket) => {
+      if (stopped) {
+        socket.destroy();
+        return;
+      }
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+    });
+  }
   await Promise.all(
     servers.map(async (server) => {
       server.listen(0, "127.0.0.1");
@@ -479,15 +493,15 @@ export async function startIdentityEmulator(
     stopping ??= (async () => {
       stopped = true;
       faults.shutdown();
-      await Promise.all(
-        servers.map(
-          (server) =>
-            new Promise<void>((resolve) => {
-              server.close(() => resolve());
-              server.closeAllConnections();
-            }),
-        ),
+      const closed = servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
       );
+      for (const socket of sockets) socket.destroy();
+      await Promise.all(closed);
     })();
     return stopping;
   };

@@ -1,4 +1,6 @@
 import { createPrivateKey, createPublicKey } from "node:crypto";
+import { once } from "node:events";
+import { connect } from "node:net";
 import { InvalidOptionsError } from "@redis-credentials/core";
 import { createClientCertificate } from "../../src/certificates";
 import { type IdentityEmulator, startIdentityEmulator } from "../../src/identity-emulator";
@@ -310,6 +312,19 @@ describe("faults", () => {
     // Stopped means stopped: nothing listens any more, and stop() is idempotent.
     expect((await failureOf(secretTokenRequest(doomed, client))).code).toBe("ECONNREFUSED");
     await doomed.stop();
+  });
+
+  test("stop does not wait for a client still in its TLS handshake", async () => {
+    const emulator = await startIdentityEmulator();
+    const { port } = new URL(emulator.authorityHost);
+    // Connected, but no TLS handshake yet: not an HTTP connection, which closeAllConnections() ends.
+    const silent = connect(Number(port), "127.0.0.1");
+    await once(silent, "connect");
+    const closed = once(silent, "close");
+    const started = Date.now();
+    await emulator.stop();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await closed;
   });
 
   test("stop during injected latency does not wait for it", async () => {
