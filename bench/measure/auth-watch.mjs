@@ -64,3 +64,8 @@ export function peakAuthsPerSecond(events, windowMs = 100) {
   }
   return (peak * 1000) / windowMs;
 }
+
+/** Connections the server holds authenticated, whoever their user. */
+export function authenticatedConnections(server) {
+  return Object.values(server.stats().connectionsByUser).reduce((sum, n) => sum + n, 0);
+}

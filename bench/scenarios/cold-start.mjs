@@ -2,11 +2,10 @@
 // with its password at hand, ours with the token already cached by a running manager, and ours
 // from scratch (a new manager fetching its first token from the identity provider).
 
-import { createTokenManager } from "@redis-credentials/core";
-import { entraId } from "@redis-credentials/entra-id";
 import { startEntraEnvironment } from "../environment.mjs";
 import { alternate, figure, now } from "../measure/figures.mjs";
 import { entraSystems } from "../systems/index.mjs";
+import { oursManager } from "../systems/ours.mjs";
 import { dayLongCredentials } from "../systems/plain.mjs";
 
 const HOUR = 3_600_000;
@@ -24,8 +23,7 @@ export async function coldStart({ quick, progress }) {
       progress(`${client}: ${rounds} rounds`);
       const ours = entraSystems.find((s) => s.client === client && s.kind === "ours");
       const plain = entraSystems.find((s) => s.client === client && s.kind === "floor");
-      const app = env.registerApp();
-      const warm = createTokenManager(entraId({ credential: env.credentialFor(app) }));
+      const { manager: warm } = oursManager(env);
       await warm.getCredentials();
       const plainCredentials = await dayLongCredentials(env);
       const times = { plain: [], cached: [], uncached: [] };

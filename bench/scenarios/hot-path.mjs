@@ -3,11 +3,10 @@
 // against a second one of itself (the A/A pair: the noise band of this machine), in paired rounds
 // whose order rotates, so that the machine's drift hits every system alike.
 
-import { createTokenManager } from "@redis-credentials/core";
-import { entraId } from "@redis-credentials/entra-id";
 import { startEntraEnvironment } from "../environment.mjs";
 import { alternate, figure, medianNotch, now, quantile, sleep } from "../measure/figures.mjs";
 import { entraSystems } from "../systems/index.mjs";
+import { oursManager } from "../systems/ours.mjs";
 import { dayLongCredentials } from "../systems/plain.mjs";
 
 const HOUR = 3_600_000;
@@ -144,8 +143,7 @@ async function memoryPerConnection(env, { ours, plain }, { connections }) {
   const rounds = { ours: [], plain: [] };
   // What a fleet holds besides its connections (a manager and its credential, a password) is made
   // before the first reading: what is divided by the connections is theirs alone.
-  const app = env.registerApp();
-  const manager = createTokenManager(entraId({ credential: env.credentialFor(app) }));
+  const { manager } = oursManager(env);
   await manager.getCredentials();
   const options = { ours: { manager }, plain: { plainCredentials: await dayLongCredentials(env) } };
   const systems = { ours, plain };

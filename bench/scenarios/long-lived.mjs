@@ -3,6 +3,7 @@
 // seconds too, and each system runs for several limits under a steady workload.
 
 import { startAwsEnvironment } from "../environment.mjs";
+import { authenticatedConnections } from "../measure/auth-watch.mjs";
 import { sleep } from "../measure/figures.mjs";
 import { startProbe } from "../measure/latency-probe.mjs";
 import { measureInRounds } from "../measure/systems-in-rounds.mjs";
@@ -84,7 +85,7 @@ async function runFor(env, system, count, limits) {
     await sleep(limits * CONNECTION_LIFETIME_MS);
     const { samples } = await probe.stop();
     const stats = env.server.stats();
-    const alive = Object.values(stats.connectionsByUser).reduce((sum, n) => sum + n, 0);
+    const alive = authenticatedConnections(env.server);
     return {
       dropped: stats.closedAtLifetimeLimit - droppedBefore,
       failed: samples.filter((sample) => !sample.ok).length,

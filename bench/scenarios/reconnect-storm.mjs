@@ -3,6 +3,7 @@
 // a client that reconnects with the password it was created with is refused from then on.
 
 import { startEntraEnvironment } from "../environment.mjs";
+import { authenticatedConnections } from "../measure/auth-watch.mjs";
 import { connectionsLabel, now, sleep } from "../measure/figures.mjs";
 import {
   latencyCharts,
@@ -147,8 +148,4 @@ async function stormOnce(env, system, count) {
   } finally {
     await fleet.close();
   }
-}
-
-function authenticatedConnections(server) {
-  return Object.values(server.stats().connectionsByUser).reduce((sum, n) => sum + n, 0);
 }

@@ -7,11 +7,12 @@ import { libraries } from "./clients.mjs";
 import { openFleet } from "./fleet.mjs";
 
 /**
- * The fleet's own manager, over a new app so that its token requests are counted apart.
+ * A manager of ours over a new app, so that its token requests are counted apart: a fleet's own,
+ * or one a scenario shares between fleets.
  * @param {Awaited<ReturnType<typeof import("../environment.mjs").startEntraEnvironment>>} env
  * @param {import("@redis-credentials/core").TokenManagerOptions} [managerOptions]
  */
-function ownManager(env, managerOptions) {
+export function oursManager(env, managerOptions) {
   const app = env.registerApp();
   const source = entraId({ credential: env.credentialFor(app) });
   // Why each fetch happened: a scheduled refresh is the token's life, anything else an event's.
@@ -39,7 +40,7 @@ function oursSystem(client) {
     mode: "entra",
     async open(env, count, options = {}) {
       // A shared manager's tokens are not this fleet's alone to count, nor its to dispose.
-      const own = options.manager ? undefined : ownManager(env, options.managerOptions);
+      const own = options.manager ? undefined : oursManager(env, options.managerOptions);
       const manager = options.manager ?? own.manager;
       return openFleet({
         count,
