@@ -104,12 +104,16 @@ export interface AdapterTestSuiteOptions {
   concurrent?: boolean;
 }
 
-/** Tokens live this long, so that a test sees a rotation about every 2 s. */
-const SUITE_TOKEN_LIFETIME_MS = 3_000;
+/**
+ * Tokens live this long and are refreshed halfway, so that a test sees a rotation about every
+ * 2 s and each connection is re-AUTHed at least 1.6 s before its token expires: a CI machine can
+ * stall a process (a garbage collection, a module loaded) for over a second.
+ */
+const SUITE_TOKEN_LIFETIME_MS = 4_000;
 
-/** Manager options for tokens that live a few seconds: refresh 1 s before expiry, AUTHs spread over 200 ms. */
+/** Manager options for tokens that live a few seconds: refresh 2 s before expiry, AUTHs spread over 200 ms. */
 const SUITE_MANAGER_OPTIONS: TokenManagerOptions = {
-  refreshBeforeExpiryMs: 1_000,
+  refreshBeforeExpiryMs: 2_000,
   minRefreshIntervalMs: 200,
   refreshJitterMs: 200,
   reauthSpreadMs: 200,

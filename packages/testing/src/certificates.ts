@@ -1,11 +1,12 @@
-import { generateKeyPairSync, type KeyObject, randomBytes, sign } from "node:crypto";
+import { generateKeyPair, type KeyObject, randomBytes, sign } from "node:crypto";
+import { promisify } from "node:util";
 import forge from "node-forge";
 
 export interface CertificateAuthority {
   /** PEM of the CA certificate: what clients trust. */
   readonly ca: string;
   /** Issues a server certificate for 127.0.0.1, ::1 and localhost. */
-  issueServerCertificate(): { key: string; cert: string };
+  issueServerCertificate(): Promise<{ key: string; cert: string }>;
 }
 
 export interface ClientCertificate {
@@ -17,8 +18,15 @@ export interface ClientCertificate {
 
 const oneDayMs = 24 * 60 * 60 * 1000;
 
-function newKeyPair() {
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const generateRsaKeyPair = promisify(generateKeyPair);
+
+/**
+ * Off the event loop: a 2048-bit RSA key takes 0.1–0.8 s on a loaded 2-core machine, and a
+ * process that also runs clients and token-enforcing servers must not stall (tokens that live a
+ * few seconds would expire in the meantime).
+ */
+async function newKeyPair() {
+  const { privateKey, publicKey } = await generateRsaKeyPair("rsa", { modulusLength: 2048 });
   return {
     privateKey,
     privatePem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
@@ -59,10 +67,10 @@ function baseCertificate(publicKey: forge.pki.PublicKey, commonName: string) {
 }
 
 /** A throwaway CA, made at start, whose PEM the tests (and users' tests) trust. */
-export function createCertificateAuthority(
+export async function createCertificateAuthority(
   name = "redis-credentials testing CA",
-): CertificateAuthority {
-  const keys = newKeyPair();
+): Promise<CertificateAuthority> {
+  const keys = await newKeyPair();
   const caCert = baseCertificate(keys.forgePublic, name);
   caCert.setIssuer(caCert.subject.attributes);
   caCert.setExtensions([
@@ -74,8 +82,8 @@ export function createCertificateAuthority(
 
   return {
     ca: forge.pki.certificateToPem(caCert),
-    issueServerCertificate() {
-      const leafKeys = newKeyPair();
+    async issueServerCertificate() {
+      const leafKeys = await newKeyPair();
       const cert = baseCertificate(leafKeys.forgePublic, "localhost");
       cert.setIssuer(caCert.subject.attributes);
       cert.setExtensions([
@@ -98,8 +106,10 @@ export function createCertificateAuthority(
 }
 
 /** A self-signed client certificate for `ClientCertificateCredential` (register its PEM). */
-export function createClientCertificate(name = "redis-credentials test client"): ClientCertificate {
-  const keys = newKeyPair();
+export async function createClientCertificate(
+  name = "redis-credentials test client",
+): Promise<ClientCertificate> {
+  const keys = await newKeyPair();
   const cert = baseCertificate(keys.forgePublic, name);
   cert.setIssuer(cert.subject.attributes);
   signCertificate(cert, keys.privateKey);

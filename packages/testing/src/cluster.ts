@@ -60,14 +60,14 @@ export async function startTokenCluster(options: IdentityTokenRedisOptions): Pro
   const shape = validateCluster(options.cluster);
   const password = randomBytes(24).toString("hex");
   const stats = new ProxyStats();
-  const authority = (options.tls ?? true) ? createCertificateAuthority() : undefined;
+  const authority = (options.tls ?? true) ? await createCertificateAuthority() : undefined;
   // Named as redis-process names its directories, so a crashed run's leftovers are swept too.
   const filesDir = mkdtempSync(join(tmpdir(), `redis-credentials-${process.pid}-cluster-`));
   const cluster = new Cluster(shape, password, stats, filesDir, authority?.ca);
   try {
     let tls: { key: string; cert: string; files?: ReplicationTlsFiles } | undefined;
     if (authority) {
-      tls = authority.issueServerCertificate();
+      tls = await authority.issueServerCertificate();
       // Only replicas need them (and only they need a redis-server built with TLS).
       if (shape.replicasPerMaster > 0)
         tls.files = writeReplicationTlsFiles(filesDir, tls, authority.ca);

@@ -28,10 +28,10 @@ import {
   sendJson,
 } from "./identity-responses";
 import {
-  createTokenIssuer,
   DEFAULT_TENANT_ID,
   type IssueTokenOptions,
   parseJwt,
+  startTokenIssuer,
   type TokenIssuer,
 } from "./token-issuer";
 
@@ -200,9 +200,9 @@ export async function startIdentityEmulator(
 ): Promise<IdentityEmulator> {
   const settings = resolveOptions(options);
   const { http: withHttp, googleServiceAccount, googleProjectId, ...issuerOptions } = settings;
-  const issuer = createTokenIssuer(issuerOptions);
+  const issuer = await startTokenIssuer(issuerOptions);
   const googleTokens = createGoogleTokenSigner();
-  const authority = createCertificateAuthority("redis-credentials identity emulator CA");
+  const authority = await createCertificateAuthority("redis-credentials identity emulator CA");
   const directory = new Directory();
   const faults = new FaultController();
   const counters: IdentityEmulatorStats = {
@@ -457,7 +457,7 @@ export async function startIdentityEmulator(
     });
   };
 
-  const httpsServer = https.createServer(authority.issueServerCertificate(), onRequest);
+  const httpsServer = https.createServer(await authority.issueServerCertificate(), onRequest);
   const httpServer = withHttp ? http.createServer(onRequest) : undefined;
   const servers = [httpsServer, ...(httpServer === undefined ? [] : [httpServer])];
   // Every socket, from the moment it connects: closeAllConnections() knows only those that have

@@ -83,8 +83,10 @@ export {
 export {
   createTokenIssuer,
   type IssueTokenOptions,
+  startTokenIssuer,
   type TokenClaims,
   type TokenIssuer,
+  type TokenIssuerOptions,
   type TokenRejection,
   type TokenVerification,
 } from "./token-issuer";

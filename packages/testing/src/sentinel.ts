@@ -62,12 +62,12 @@ export async function startTokenSentinel(
 ): Promise<TokenSentinel> {
   const { replicas, masterName } = validateSentinel(options.sentinel);
   const password = randomBytes(24).toString("hex");
-  const authority = (options.tls ?? true) ? createCertificateAuthority() : undefined;
+  const authority = (options.tls ?? true) ? await createCertificateAuthority() : undefined;
   // Named as redis-process names its directories, so a crashed run's leftovers are swept too.
   const filesDir = mkdtempSync(join(tmpdir(), `redis-credentials-${process.pid}-sentinel-`));
   const setup = new Sentinel(masterName, password, filesDir, authority?.ca);
   try {
-    const certificate = authority?.issueServerCertificate();
+    const certificate = await authority?.issueServerCertificate();
     // Replicas, and the sentinel, reach the servers through their proxies: over TLS with it on.
     const tlsFiles =
       authority && certificate

@@ -2,12 +2,14 @@ import {
   createPublicKey,
   createSign,
   createVerify,
+  generateKeyPair,
   generateKeyPairSync,
   type JsonWebKey,
   type KeyObject,
   randomBytes,
   randomUUID,
 } from "node:crypto";
+import { promisify } from "node:util";
 
 /** Why a token was refused; the token-enforcing Redis counts rejected AUTHs by this. */
 export type TokenRejection =
@@ -67,14 +69,42 @@ export const DEFAULT_AUDIENCE = "https://redis.azure.com";
 export const DEFAULT_TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 export const DEFAULT_TOKEN_LIFETIME_MS = 3_600_000;
 
-export function createTokenIssuer(
-  options: { issuer?: string; audience?: string; tenantId?: string; tokenLifetimeMs?: number } = {},
-): TokenIssuer {
+export interface TokenIssuerOptions {
+  issuer?: string;
+  audience?: string;
+  tenantId?: string;
+  tokenLifetimeMs?: number;
+}
+
+interface SigningKeys {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
+
+const RSA_2048 = { modulusLength: 2048 } as const;
+
+/**
+ * Signs and verifies with an RSA key of its own, generated here, synchronously: 0.1–0.8 s during
+ * which the event loop waits. Tests that already run clients should use the emulator's issuer
+ * (`startIdentityEmulator()` generates its keys off the event loop).
+ */
+export function createTokenIssuer(options: TokenIssuerOptions = {}): TokenIssuer {
+  return issuerWithKeys(options, generateKeyPairSync("rsa", RSA_2048));
+}
+
+/** {@link createTokenIssuer} with its key generated off the event loop. */
+export async function startTokenIssuer(options: TokenIssuerOptions = {}): Promise<TokenIssuer> {
+  return issuerWithKeys(options, await generateRsaKeyPair("rsa", RSA_2048));
+}
+
+const generateRsaKeyPair = promisify(generateKeyPair);
+
+function issuerWithKeys(options: TokenIssuerOptions, keys: SigningKeys): TokenIssuer {
   const tenantId = options.tenantId ?? DEFAULT_TENANT_ID;
   const issuer = options.issuer ?? `https://sts.windows.net/${tenantId}/`;
   const audience = options.audience ?? DEFAULT_AUDIENCE;
   const tokenLifetimeMs = options.tokenLifetimeMs ?? DEFAULT_TOKEN_LIFETIME_MS;
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const { privateKey, publicKey } = keys;
   const kid = randomBytes(12).toString("base64url");
   const publicJwk = { ...publicKey.export({ format: "jwk" }), kid, use: "sig", alg: "RS256" };
 

@@ -35,7 +35,8 @@ export async function startTokenRedis(input: TokenRedisOptions): Promise<TokenRe
   if (options.cluster !== undefined) return startTokenCluster(options);
   if (options.sentinel !== undefined) return startTokenSentinel(options);
   const tls = options.tls ?? true;
-  const authority = tls ? createCertificateAuthority() : undefined;
+  const authority = tls ? await createCertificateAuthority() : undefined;
+  const certificate = await authority?.issueServerCertificate();
   const password = randomBytes(24).toString("hex");
   const stats = new ProxyStats();
   const server = await startRedisServer({ password });
@@ -46,7 +47,7 @@ export async function startTokenRedis(input: TokenRedisOptions): Promise<TokenRe
       upstreamPassword: password,
       identity: options.identity,
       stats,
-      ...(authority ? { tls: authority.issueServerCertificate() } : {}),
+      ...(certificate ? { tls: certificate } : {}),
     });
   } catch (error) {
     await server.stop();

@@ -49,7 +49,7 @@ test("a client secret token: the oid claim is the user name, the expiry is the e
 });
 
 test("a client certificate token: the same, through ClientCertificateCredential's signed assertion", async () => {
-  const { pem } = createClientCertificate();
+  const { pem } = await createClientCertificate();
   const answer = tokenResponse(OID, 4_000);
   tokenEndpoint().reply(200, (_uri, body) => {
     expect(String(body)).toContain(
@@ -91,7 +91,7 @@ test("a certificate Entra does not accept: invalid_client, permanent, naming Cli
   const source = entraIdServicePrincipal({
     tenantId: TENANT,
     clientId: CLIENT_ID,
-    certificate: createClientCertificate().pem,
+    certificate: (await createClientCertificate()).pem,
     credentialOptions: noRetries,
   });
   const failure = (await fetchOnce(source).catch((caught: unknown) => caught)) as EntraIdError;

@@ -1,7 +1,7 @@
 import { Cluster } from "ioredis";
 import { createCluster } from "redis";
 import type { TokenCluster } from "../../src/cluster";
-import { createTokenIssuer, newId } from "../../src/token-issuer";
+import { createTokenIssuer, newId, startTokenIssuer } from "../../src/token-issuer";
 import { startTokenRedis } from "../../src/token-redis";
 import { expiryOf, NOAUTH, plain, RawClient, untilAfter, WRONGPASS } from "./token-redis-helpers";
 
@@ -159,7 +159,7 @@ describe("startTokenRedis({ cluster })", () => {
   });
 
   it("rejects a wrong token on every node and refuses commands before AUTH", async () => {
-    const forged = createTokenIssuer().issueToken({ objectId: user });
+    const forged = (await startTokenIssuer()).issueToken({ objectId: user });
     const before = redis.stats().authRejected.signature ?? 0;
     for (const port of nodePorts()) {
       const client = await raw(port);

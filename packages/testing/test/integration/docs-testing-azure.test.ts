@@ -32,7 +32,7 @@ test("ClientSecretCredential and ClientCertificateCredential get tokens with the
     options,
   );
 
-  const certificate = createClientCertificate();
+  const certificate = await createClientCertificate();
   const byCertificate = idp.registerClient({ certificatePem: certificate.pem });
   const byAssertion = new ClientCertificateCredential(
     idp.tenantId,

@@ -98,7 +98,7 @@ describe("ClientSecretCredential", () => {
 
 describe("ClientCertificateCredential", () => {
   test("gets a token with a client assertion signed by the registered certificate's key", async () => {
-    const certificate = createClientCertificate();
+    const certificate = await createClientCertificate();
     const client = idp.registerClient({ certificatePem: certificate.certificate });
     expect(client.clientSecret).toBeUndefined();
 
@@ -121,11 +121,13 @@ describe("ClientCertificateCredential", () => {
   });
 
   test("an assertion signed by another key: AuthenticationRequiredError, invalid_client AADSTS700027 (HTTP 401)", async () => {
-    const client = idp.registerClient({ certificatePem: createClientCertificate().certificate });
+    const client = idp.registerClient({
+      certificatePem: (await createClientCertificate()).certificate,
+    });
     const credential = new ClientCertificateCredential(
       idp.tenantId,
       client.clientId,
-      { certificate: createClientCertificate().pem },
+      { certificate: (await createClientCertificate()).pem },
       credentialOptions(),
     );
     const error = await failureOf(credential.getToken(redisScope));

@@ -1,8 +1,8 @@
-import { createPrivateKey, createPublicKey } from "node:crypto";
+import { createPrivateKey, createPublicKey, type KeyObject } from "node:crypto";
 import { once } from "node:events";
 import { connect } from "node:net";
 import { InvalidOptionsError } from "@redis-credentials/core";
-import { createClientCertificate } from "../../src/certificates";
+import { type ClientCertificate, createClientCertificate } from "../../src/certificates";
 import { type IdentityEmulator, startIdentityEmulator } from "../../src/identity-emulator";
 import { parseJwt, signJwt, verifySignature } from "../../src/token-issuer";
 import {
@@ -176,8 +176,12 @@ describe("token endpoint", () => {
 });
 
 describe("client assertions", () => {
-  const certificate = createClientCertificate();
-  const key = createPrivateKey(certificate.privateKey);
+  let certificate: ClientCertificate;
+  let key: KeyObject;
+  beforeAll(async () => {
+    certificate = await createClientCertificate();
+    key = createPrivateKey(certificate.privateKey);
+  });
 
   function assertionRequest(clientId: string, claims: Record<string, unknown>, alg = "RS256") {
     const now = Math.floor(Date.now() / 1000);

@@ -2,7 +2,7 @@ import { InvalidOptionsError } from "@redis-credentials/core";
 import { Redis } from "ioredis";
 import { createSentinel } from "redis";
 import type { TokenSentinel } from "../../src/sentinel";
-import { createTokenIssuer, newId } from "../../src/token-issuer";
+import { createTokenIssuer, newId, startTokenIssuer } from "../../src/token-issuer";
 import { startTokenRedis } from "../../src/token-redis";
 import {
   eventually,
@@ -102,7 +102,7 @@ describe("startTokenRedis({ sentinel })", () => {
   });
 
   it("refuses commands before AUTH and forged tokens on every node", async () => {
-    const forged = createTokenIssuer().issueToken({ objectId: user });
+    const forged = (await startTokenIssuer()).issueToken({ objectId: user });
     const before = redis.stats().authRejected.signature ?? 0;
     for (const node of redis.nodes) {
       const client = await raw(node.port);

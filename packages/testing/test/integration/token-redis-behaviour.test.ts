@@ -75,7 +75,7 @@ describe("startTokenRedis: Redis behaves as plain Redis through the enforcement"
     const client = await raw();
     expect(plain(await client.command("AUTH", user, token()))).toBe("OK");
     await expect(
-      RawClient.connect(redis.port, { ca: createCertificateAuthority().ca }),
+      RawClient.connect(redis.port, { ca: (await createCertificateAuthority()).ca }),
     ).rejects.toThrow(/certificate/);
   });
 

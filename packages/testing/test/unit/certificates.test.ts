@@ -3,8 +3,8 @@ import https from "node:https";
 import { createCertificateAuthority, createClientCertificate } from "../../src/certificates";
 
 test("a server certificate from the generated CA is trusted over TLS for 127.0.0.1", async () => {
-  const authority = createCertificateAuthority();
-  const server = https.createServer(authority.issueServerCertificate(), (_req, res) =>
+  const authority = await createCertificateAuthority();
+  const server = https.createServer(await authority.issueServerCertificate(), (_req, res) =>
     res.end("ok"),
   );
   server.listen(0, "127.0.0.1");
@@ -25,8 +25,8 @@ test("a server certificate from the generated CA is trusted over TLS for 127.0.0
   expect(body).toBe("ok");
 });
 
-test("a client certificate PEM holds the private key and the certificate", () => {
-  const client = createClientCertificate();
+test("a client certificate PEM holds the private key and the certificate", async () => {
+  const client = await createClientCertificate();
   expect(client.pem).toContain("PRIVATE KEY");
   expect(client.pem).toContain("BEGIN CERTIFICATE");
 });

@@ -41,9 +41,11 @@ describe("registered clients", () => {
     expect(result).toMatchObject({ clientId: client.clientId, objectId: client.objectId });
   });
 
-  test("a certificate-only client has no secret, and a secret never authenticates it", () => {
+  test("a certificate-only client has no secret, and a secret never authenticates it", async () => {
     const directory = new Directory();
-    const client = directory.registerClient({ certificatePem: createClientCertificate().pem });
+    const client = directory.registerClient({
+      certificatePem: (await createClientCertificate()).pem,
+    });
     expect(client.clientSecret).toBeUndefined();
     const result = directory.authenticate(
       form({ client_id: client.clientId, client_secret: "" }),
