@@ -20,7 +20,9 @@ beforeAll(async () => {
     tls: false,
     cluster: { masters: 3, replicasPerMaster: 1 },
   });
+  // Lazy: the first test asserts that no client connection exists before its first command.
   io = new Cluster([{ host: redis.host, port: redis.port }], {
+    lazyConnect: true,
     redisOptions: { username: user, password: issuer.issueToken({ objectId: user }) },
   });
 }, 30_000);
