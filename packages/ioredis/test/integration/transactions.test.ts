@@ -16,10 +16,20 @@ interface Setup {
   redis: Redis;
 }
 
-async function withClient(test: (setup: Setup) => Promise<void>) {
+/**
+ * Tokens of 8 s refreshed halfway: about 4 s between a rotation and the old token's expiry, so
+ * that a transaction held across a rotation ends before it even when a loaded CI machine stalls
+ * the test process for a second or more (with the fixture's 3-s tokens the margin was 0.6 s).
+ */
+const HOLD = { lifetimeMs: 8_000, refreshBeforeExpiryMs: 4_000 };
+
+async function withClient(
+  managerOptions: { lifetimeMs?: number; refreshBeforeExpiryMs?: number },
+  test: (setup: Setup) => Promise<void>,
+) {
   const fixture = await startFixture();
   try {
-    const manager = fixture.manager();
+    const manager = fixture.manager(managerOptions);
     const redis = await createRedis(manager, fixture.redisOptions());
     try {
       await test({ fixture, manager, redis });
@@ -83,7 +93,7 @@ async function expectReauthenticatedInPlace(
 }
 
 it.concurrent("EXEC after a re-AUTH moment returns exactly the queued replies, then the connection re-authenticates", async () => {
-  await withClient(async (setup) => {
+  await withClient(HOLD, async (setup) => {
     const before = await holdTransactionAcrossRotation(setup, "tx:exec");
     // Two commands queued, two replies: no reply of an AUTH queued inside.
     expect(await setup.redis.exec()).toEqual([
@@ -96,7 +106,7 @@ it.concurrent("EXEC after a re-AUTH moment returns exactly the queued replies, t
 });
 
 it.concurrent("DISCARD after a re-AUTH moment discards the queued commands, then the connection re-authenticates", async () => {
-  await withClient(async (setup) => {
+  await withClient(HOLD, async (setup) => {
     const before = await holdTransactionAcrossRotation(setup, "tx:discard");
     expect(await setup.redis.discard()).toBe("OK");
     expect(await setup.redis.exists("tx:discard", "tx:discard:counter")).toBe(0);
@@ -105,7 +115,7 @@ it.concurrent("DISCARD after a re-AUTH moment discards the queued commands, then
 });
 
 it.concurrent("a transaction held open past the token's expiry fails at EXEC; the client carries on", async () => {
-  await withClient(async ({ fixture, manager, redis }) => {
+  await withClient({}, async ({ fixture, manager, redis }) => {
     const before = serverConnection(fixture.server, redis)!;
     expect(await redis.multi({ pipeline: false })).toBe("OK");
     expect(await redis.set("tx:late", "value")).toBe("QUEUED");

@@ -38,11 +38,14 @@ interface Setup {
 }
 
 /**
- * Tokens of 8 s refreshed halfway (AUTHs within 200 ms of the refresh): about 4 s between a
- * rotation and the old token's expiry, so that a transaction held across a rotation ends well
- * before it, even on a loaded machine.
+ * Tokens of 16 s refreshed halfway (AUTHs within 200 ms of the refresh): about 8 s between a
+ * rotation and the old token's expiry, so that a transaction held across a rotation ends before
+ * it even when a loaded CI machine stalls the test process for seconds (with 4 s, one CI run saw
+ * every transaction held across a rotation still open 6.5 s after the old token's expiry).
  */
-const HOLD = { lifetimeMs: 8_000, refreshBeforeExpiryMs: 4_000 };
+const HOLD = { lifetimeMs: 16_000, refreshBeforeExpiryMs: 8_000 };
+/** A HOLD test waits about 8 s for the rotation and 8 s more for the old token's expiry. */
+jest.setTimeout(60_000);
 /** Tokens of 6 s refreshed halfway: a rotation about every 3 s, 3 s before expiry. */
 const LOOP = { lifetimeMs: 6_000, refreshBeforeExpiryMs: 3_000 };
 const LOOP_ROTATIONS = 3;
@@ -125,7 +128,7 @@ async function expectReauthenticatedInPlace(setup: Setup, before: ConnectionStat
   const after = connection(setup);
   expect(after.id).toBe(before.id);
   expect(after.expiresAt!).toBeGreaterThan(before.expiresAt!);
-  await waitFor(() => Date.now() > before.expiresAt! + 300, "the first token's expiry", 10_000);
+  await waitFor(() => Date.now() > before.expiresAt! + 300, "the first token's expiry", 20_000);
   expect(await client.ping()).toBe("PONG");
   expect(connection(setup).id).toBe(before.id);
   const stats = fixture.server.stats();
