@@ -76,6 +76,28 @@ module.exports = {
         "^redis$": "<rootDir>/packages/node-redis/node_modules/redis5",
       },
     },
+    {
+      // The fault suite (pnpm test:faults): every adapter, standalone and cluster, under a steady
+      // workload while the identity provider, the servers or the clock misbehave.
+      ...shared,
+      displayName: "faults",
+      testMatch: ["<rootDir>/reliability/faults/**/*.test.ts"],
+      testTimeout: 120_000,
+    },
+    {
+      // Secret scan, bad input at every public entry point, plaintext refusal, supply chain.
+      ...shared,
+      displayName: "security",
+      testMatch: ["<rootDir>/reliability/security/**/*.test.ts"],
+    },
+    {
+      // The soak (pnpm test:soak): hundreds of connections for SOAK_DURATION_MS (2 minutes by
+      // default). It runs alone, after the other projects, so that its load does not disturb them.
+      ...shared,
+      displayName: "soak",
+      testMatch: ["<rootDir>/reliability/soak/**/*.test.ts"],
+      testTimeout: 3_600_000,
+    },
   ],
   // Integration tests start real servers; on a loaded 2-core CI machine that can take seconds.
   testTimeout: 30_000,
