@@ -62,6 +62,7 @@ export {
   type RegisterManagedIdentityOptions,
   startIdentityEmulator,
 } from "./identity-emulator";
+export type { JsonWebKey } from "./json-web-key";
 export { RedisServerNotFoundError, RedisServerStartError } from "./redis-process";
 export { SentinelError, type TokenSentinel } from "./sentinel";
 export {

@@ -4,12 +4,12 @@ import {
   createVerify,
   generateKeyPair,
   generateKeyPairSync,
-  type JsonWebKey,
   type KeyObject,
   randomBytes,
   randomUUID,
 } from "node:crypto";
 import { promisify } from "node:util";
+import type { JsonWebKey } from "./json-web-key";
 
 /** Why a token was refused; the token-enforcing Redis counts rejected AUTHs by this. */
 export type TokenRejection =
