@@ -11,6 +11,7 @@ import { classifyAwsIamError } from "./classify-error";
 import { type ChainTrace, type DefaultChain, loadDefaultChain } from "./default-chain";
 import { AwsIamError } from "./errors";
 import { type AwsIamOptions, resolveOptions } from "./options";
+import { awsRetryAfterMs } from "./retry-after";
 import { signToken } from "./sign";
 
 /**
@@ -173,8 +174,14 @@ function describeFailure(error: unknown, target: string, trace: ChainTrace | und
       retryable: info.retryable,
       cause: error,
       ...(info.status !== undefined ? { status: info.status } : {}),
+      ...(info.retryable ? retryAfter(error) : {}),
     },
   );
+}
+
+function retryAfter(error: unknown): { retryAfterMs?: number } {
+  const wait = awsRetryAfterMs(error);
+  return wait === undefined ? {} : { retryAfterMs: wait };
 }
 
 function sdkMissing(error: unknown, target: string): Error {

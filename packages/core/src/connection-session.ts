@@ -111,7 +111,9 @@ export class ConnectionSession {
    * The credentials the next handshake presents: after a refused one, the rejection policy's
    * answer (a forced refresh; after that, one error and backoff), after an ERR_IAM_* reply a
    * backoff; then the manager's valid credentials, waiting for them up to the connect timeout
-   * when it holds none.
+   * when it holds none, or for fresh ones when those it holds expire within its
+   * `minHandshakeLifetimeMs` (presenting the held ones if that refresh fails or outlasts the
+   * connect timeout while they are still valid).
    */
   async handshakeCredentials(signal?: AbortSignal): Promise<RedisCredentials> {
     this.start();
@@ -132,7 +134,7 @@ export class ConnectionSession {
         if (outcome?.error) this.#port.reportError(outcome.error);
       }
     }
-    const credentials = this.#group.current() ?? (await this.#waitForCredentials(signal));
+    const credentials = await this.#waitForCredentials(signal);
     this.#handshake = credentials;
     return credentials;
   }
@@ -321,9 +323,12 @@ export class ConnectionSession {
     const timer = startTimer(manager.clock, timeoutMs, () => timeout.abort());
     const signals = [this.#stopSignal(), timeout.signal, ...(signal ? [signal] : [])];
     try {
-      return await manager.getCredentials({ signal: AbortSignal.any(signals) });
+      return await manager.getCredentials({ signal: AbortSignal.any(signals), forHandshake: true });
     } catch (error) {
       if (error instanceof ManagerDisposedError) throw error;
+      // Waiting for fresher credentials failed or took too long: the held ones still work.
+      const held = this.#group.current();
+      if (held !== undefined) return held;
       // A first connect fails with what the fetch failed with; a reconnect says it waited.
       if (!this.everReady && error instanceof CredentialsError) throw error;
       const lastError = manager.status().lastError;

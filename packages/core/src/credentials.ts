@@ -1,3 +1,4 @@
+import { assertKnownOptions } from "./assert-known-options";
 import { CredentialsFetchError, InvalidOptionsError } from "./errors";
 import type { CredentialSource, RedisCredentials } from "./types";
 
@@ -159,6 +160,10 @@ export function staticCredentials(options: {
   if (typeof options !== "object" || options === null) {
     throw new InvalidOptionsError("options", "pass { username?, password }.");
   }
+  assertKnownOptions(options, ["username", "password"], {
+    user: "the user name is `username` (default 'default').",
+    token: "the token or password is `password`.",
+  });
   const { username = "default", password } = options;
   if (typeof username !== "string" || username.length === 0) {
     throw new InvalidOptionsError("username", "must be a non-empty string (default 'default').");

@@ -144,6 +144,12 @@ export interface CredentialSourceErrorDetails<Code extends string | undefined> {
   status?: number;
   /** The library's error. */
   cause?: unknown;
+  /**
+   * How long the service asked callers to wait (its `Retry-After`, read with `parseRetryAfter`):
+   * the token manager's next attempt waits at least this long. Ignored unless a finite number of
+   * 0 or more.
+   */
+  retryAfterMs?: number;
 }
 
 /**
@@ -161,12 +167,16 @@ export class CredentialSourceError<
   /** The HTTP status of the answer, when the error carries it. */
   readonly status: number | undefined;
   readonly retryable: boolean;
+  /** How long the service asked callers to wait, when it said (see `RetryAfter`). */
+  readonly retryAfterMs?: number;
 
   constructor(message: string, details: CredentialSourceErrorDetails<Code>) {
     super(message, { cause: details.cause });
     this.code = details.code;
     this.status = details.status;
     this.retryable = details.retryable;
+    const wait = details.retryAfterMs;
+    if (typeof wait === "number" && Number.isFinite(wait) && wait >= 0) this.retryAfterMs = wait;
     if (!details.retryable) markPermanent(this);
   }
 }

@@ -45,6 +45,7 @@ export {
   type RejectionTracker,
   type RejectionTrackerOptions,
 } from "./rejection-tracker";
+export { parseRetryAfter, type RetryAfter, retryAfterOf } from "./retry-after";
 export { SessionGroup } from "./session-group";
 export type { ConnectionState, SessionPort } from "./session-port";
 export { createTokenManager } from "./token-manager";
@@ -55,6 +56,7 @@ export type {
   ExpiredEvent,
   FetchContext,
   FetchReason,
+  GetCredentialsOptions,
   RecoveredEvent,
   RedisCredentials,
   RefreshedEvent,

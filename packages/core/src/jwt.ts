@@ -1,3 +1,4 @@
+import { assertKnownOptions } from "./assert-known-options";
 import { createCredentials } from "./credentials";
 import { InvalidOptionsError, InvalidTokenError } from "./errors";
 import type { RedisCredentials } from "./types";
@@ -64,6 +65,12 @@ export function credentialsFromJwt(
   token: string,
   options?: { username?: string },
 ): RedisCredentials {
+  if (options !== undefined) {
+    if (typeof options !== "object" || options === null) {
+      throw new InvalidOptionsError("options", "must be an object ({ username? }) when given.");
+    }
+    assertKnownOptions(options, ["username"], { user: "the user name is `username`." });
+  }
   const explicit = options?.username;
   if (explicit !== undefined && (typeof explicit !== "string" || explicit.length === 0)) {
     throw new InvalidOptionsError("username", "must be a non-empty string when given.");

@@ -1,3 +1,4 @@
+import { nearestOption } from "./assert-known-options";
 import { realClock } from "./clock";
 import { InvalidOptionsError } from "./errors";
 import type { Clock, TokenManagerOptions } from "./types";
@@ -15,6 +16,7 @@ export interface ResolvedOptions {
     isRetryable: ((error: unknown) => boolean) | undefined;
   };
   reauthSpreadMs: number;
+  minHandshakeLifetimeMs: number;
   clock: Clock;
 }
 
@@ -25,6 +27,7 @@ export const defaultOptions = {
   refreshJitterMs: 30_000,
   fetchTimeoutMs: 10_000,
   reauthSpreadMs: 5_000,
+  minHandshakeLifetimeMs: 2_000,
   retry: { initialDelayMs: 250, maxDelayMs: 30_000, multiplier: 2 },
 } as const;
 
@@ -36,6 +39,7 @@ const topLevelKeys = new Set([
   "fetchTimeoutMs",
   "retry",
   "reauthSpreadMs",
+  "minHandshakeLifetimeMs",
   "clock",
 ]);
 const retryKeys = new Set(["initialDelayMs", "maxDelayMs", "multiplier", "isRetryable"]);
@@ -79,6 +83,12 @@ export function resolveOptions(options: TokenManagerOptions | undefined): Resolv
       "reauthSpreadMs",
       options.reauthSpreadMs,
       defaultOptions.reauthSpreadMs,
+      "zero",
+    ),
+    minHandshakeLifetimeMs: duration(
+      "minHandshakeLifetimeMs",
+      options.minHandshakeLifetimeMs,
+      defaultOptions.minHandshakeLifetimeMs,
       "zero",
     ),
     retry: {
@@ -127,9 +137,10 @@ function assertPlainObject(name: string, value: unknown): asserts value is Recor
 function rejectUnknownKeys(prefix: string, value: object, known: Set<string>) {
   for (const key of Object.keys(value)) {
     if (!known.has(key)) {
+      const typoOf = nearestOption(key, known);
       throw new InvalidOptionsError(
         `${prefix}${key}`,
-        `unknown option. Known options: ${[...known].map((k) => prefix + k).join(", ")}.`,
+        `unknown option${typoOf === undefined ? "." : `: did you mean \`${prefix}${typoOf}\`?`} Known options: ${[...known].map((k) => prefix + k).join(", ")}.`,
       );
     }
   }

@@ -1,7 +1,8 @@
+import { assertKnownOptions } from "./assert-known-options";
 import { realClock } from "./clock";
 import { sameCredentials } from "./credentials";
 import { describeError, isError } from "./describe-error";
-import { CredentialsRejectedError } from "./errors";
+import { CredentialsRejectedError, InvalidOptionsError } from "./errors";
 import { backoffDelay } from "./schedule";
 import type { Clock, RedisCredentials, TokenManager } from "./types";
 
@@ -30,6 +31,8 @@ export interface RejectionOutcome {
  * one refresh (overlapping calls from many connections share one fetch); if Redis rejects the
  * fresh credentials too, the error is reported once and retries back off until new credentials
  * arrive, so that a misconfigured identity neither loops nor floods the identity provider.
+ * A rejection while the manager holds no valid credentials (they expired while the identity
+ * provider failed) is no refusal of the identity: it waits for new credentials, with no error.
  */
 export interface RejectionTracker {
   /** Redis rejected `credentials` with `cause`. Resolves when the connection should try again. */
@@ -40,7 +43,10 @@ export interface RejectionTracker {
   ): Promise<RejectionOutcome>;
   /** Redis accepted credentials: the run of rejections is over. */
   accepted(): void;
-  /** Rejections since the last acceptance. */
+  /**
+   * Rejections since the last acceptance, not counting those while the manager held no valid
+   * credentials (they lapsed during an identity-provider outage: no fault of the identity).
+   */
   readonly consecutive: number;
 }
 
@@ -55,6 +61,10 @@ export function createRejectionTracker(
   manager: TokenManager,
   options: RejectionTrackerOptions = {},
 ): RejectionTracker {
+  if (typeof options !== "object" || options === null) {
+    throw new InvalidOptionsError("options", "must be an object when given.");
+  }
+  assertKnownOptions(options, ["initialDelayMs", "maxDelayMs", "clock"]);
   const retry = {
     initialDelayMs: options.initialDelayMs ?? 1_000,
     maxDelayMs: options.maxDelayMs ?? 30_000,
@@ -69,8 +79,14 @@ export function createRejectionTracker(
     cause: unknown,
     signal?: AbortSignal,
   ): Promise<RejectionOutcome> {
-    consecutive += 1;
     const current = manager.peekCredentials();
+    if (current === undefined) {
+      // The credentials lapsed (the source is failing, and the manager reports that as
+      // `expired`): the refusal says nothing of the identity, so no forced refresh, no
+      // CredentialsRejectedError, and it does not count. Wait for new credentials.
+      return { credentials: await manager.getCredentials(signal ? { signal } : {}) };
+    }
+    consecutive += 1;
     // Newer credentials than the rejected ones are already here: try those first.
     if (current !== undefined && !sameCredentials(current, credentials)) {
       return { credentials: current };

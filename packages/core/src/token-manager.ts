@@ -10,12 +10,14 @@ import {
   ManagerDisposedError,
 } from "./errors";
 import { type ResolvedOptions, resolveOptions } from "./options";
+import { retryAfterOf } from "./retry-after";
 import { backoffDelay, refreshDelay, refreshWindow } from "./schedule";
 import type {
   Clock,
   CredentialSource,
   CredentialsListener,
   FetchReason,
+  GetCredentialsOptions,
   RedisCredentials,
   RefreshedEvent,
   TokenManager,
@@ -94,7 +96,12 @@ class DefaultTokenManager implements TokenManager {
    */
   #deadline = Number.NEGATIVE_INFINITY;
   #inflight: Attempt | undefined;
-  #next: { timer: Timer; at: number } | undefined;
+  /** The next attempt: when (`at` epoch ms, `due` monotonic), and whether it retries a failure. */
+  #next: { timer: Timer; at: number; due: number; reason: FetchReason } | undefined;
+  /** When (monotonic) the held credentials arrived: a handshake does not re-ask sooner. */
+  #receivedAt = Number.NEGATIVE_INFINITY;
+  /** Until when (monotonic) the source asked not to be called again (`retryAfterMs`). */
+  #holdOffUntil = Number.NEGATIVE_INFINITY;
   #expiryTimer: Timer | undefined;
   /** Set while held credentials have lapsed with no replacement: when (monotonic) they did. */
   #expiredSince: number | undefined;
@@ -121,7 +128,7 @@ class DefaultTokenManager implements TokenManager {
     this.#options = options;
   }
 
-  getCredentials(options: { signal?: AbortSignal } = {}): Promise<RedisCredentials> {
+  getCredentials(options: GetCredentialsOptions = {}): Promise<RedisCredentials> {
     if (this.#disposed) return Promise.reject(new ManagerDisposedError("get credentials"));
     const signal = options?.signal;
     if (signal !== undefined && !(signal instanceof AbortSignal)) {
@@ -129,7 +136,10 @@ class DefaultTokenManager implements TokenManager {
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
     const valid = this.#valid();
-    if (valid) return Promise.resolve(valid);
+    if (valid) {
+      if (options?.forHandshake !== true || !this.#expiresSoon()) return Promise.resolve(valid);
+      return this.#freshForHandshake(valid, signal);
+    }
 
     const hadCredentials = this.#current !== undefined;
     // With no attempt running or scheduled (first call, after a failed first fetch, or after a
@@ -159,6 +169,10 @@ class DefaultTokenManager implements TokenManager {
       const valid = this.#valid();
       if (valid && now - this.#lastForcedAt < this.#options.minRefreshIntervalMs) {
         return Promise.resolve(valid);
+      }
+      // The source asked for quiet (Retry-After): a forced refresh neither calls it nor waits.
+      if (now < this.#holdOffUntil) {
+        return valid ? Promise.resolve(valid) : Promise.reject(this.#lastError);
       }
       this.#lastForcedAt = now;
       this.#startAttempt(this.#current === undefined ? "initial" : "forced");
@@ -308,6 +322,7 @@ class DefaultTokenManager implements TokenManager {
   #onSuccess(credentials: RedisCredentials, reason: FetchReason): void {
     const now = this.#options.clock.now();
     const previous = this.#current;
+    this.#holdOffUntil = Number.NEGATIVE_INFINITY;
 
     if (previous && sameCredentials(previous, credentials)) {
       // Identity libraries cache tokens: the same token again is no refresh and no fan-out.
@@ -368,9 +383,7 @@ class DefaultTokenManager implements TokenManager {
     const retryable = this.#isRetryable(error);
     // Only held credentials keep a retry loop going: after a failed first fetch the manager
     // stays idle and the next caller starts a new attempt.
-    if (this.#current !== undefined && retryable) {
-      this.#scheduleAt(backoffDelay(this.#backoffAttempt++, this.#options.retry), "retry");
-    }
+    if (this.#current !== undefined && retryable) this.#scheduleRetry(error);
     publish(diagnosticsChannels.refreshFailed, {
       ...this.#tag(),
       reason,
@@ -380,6 +393,22 @@ class DefaultTokenManager implements TokenManager {
     });
     this.#emit("refreshFailed", failure);
     this.#settleWaiters(failure);
+  }
+
+  /**
+   * The next attempt after a retryable failure: the jittered backoff, or the wait the source's
+   * error asks for (`retryAfterMs`) when that is longer, uncapped (see `RetryOptions`).
+   */
+  #scheduleRetry(error: unknown): void {
+    const backoff = backoffDelay(this.#backoffAttempt++, this.#options.retry);
+    const asked = retryAfterOf(error);
+    if (asked === undefined || asked <= backoff) {
+      this.#holdOffUntil = Number.NEGATIVE_INFINITY;
+      this.#scheduleAt(backoff, "retry");
+      return;
+    }
+    this.#holdOffUntil = this.#monotonicNow() + asked;
+    this.#scheduleAt(asked, "retry");
   }
 
   #isRetryable(error: unknown): boolean {
@@ -422,7 +451,12 @@ class DefaultTokenManager implements TokenManager {
       this.#next = undefined;
       this.#startAttempt(reason);
     });
-    this.#next = { timer, at: this.#options.clock.now() + delayMs };
+    this.#next = {
+      timer,
+      at: this.#options.clock.now() + delayMs,
+      due: this.#monotonicNow() + delayMs,
+      reason,
+    };
   }
 
   #cancelNext(): void {
@@ -434,7 +468,8 @@ class DefaultTokenManager implements TokenManager {
   #hold(credentials: RedisCredentials, now: number): void {
     const lifetime = credentials.expiresAt - now;
     this.#current = credentials;
-    this.#deadline = this.#monotonicNow() + lifetime;
+    this.#receivedAt = this.#monotonicNow();
+    this.#deadline = this.#receivedAt + lifetime;
     this.#expiryTimer?.cancel();
     this.#expiryTimer = undefined;
     if (lifetime === Number.POSITIVE_INFINITY) return;
@@ -459,6 +494,45 @@ class DefaultTokenManager implements TokenManager {
     this.#expiredSince = undefined;
     publish(diagnosticsChannels.recovered, { ...this.#tag(), downtimeMs: event.downtimeMs });
     this.#emit("recovered", event);
+  }
+
+  // --- handshakes --------------------------------------------------------------------------
+
+  /** Whether the valid credentials held expire within `minHandshakeLifetimeMs`. */
+  #expiresSoon(): boolean {
+    return this.#deadline - this.#monotonicNow() < this.#options.minHandshakeLifetimeMs;
+  }
+
+  /**
+   * Credentials for a handshake when the held ones are about to expire: the outcome of the
+   * attempt in flight, or of the retry due before they expire, or of a refresh started now; the
+   * held ones when that fails while they are still valid, or when no attempt is worth waiting
+   * for (they just arrived, or retries back off past their expiry).
+   */
+  #freshForHandshake(held: RedisCredentials, signal?: AbortSignal): Promise<RedisCredentials> {
+    if (this.#inflight === undefined) {
+      const now = this.#monotonicNow();
+      const next = this.#next;
+      if (next?.reason === "retry") {
+        if (next.due >= this.#deadline || now < this.#holdOffUntil) return Promise.resolve(held);
+      } else if (now - this.#receivedAt < this.#options.minRefreshIntervalMs) {
+        return Promise.resolve(held);
+      } else {
+        // The scheduled refresh, brought forward.
+        this.#startAttempt("scheduled");
+      }
+    }
+    return this.#wait(signal, (failure) => failure).catch((error: unknown) => {
+      const valid = this.#valid();
+      if (valid && error instanceof CredentialsFetchError) return valid;
+      if (error instanceof CredentialsFetchError) {
+        throw new CredentialsExpiredError(
+          `The credentials from "${this.name}" have expired and fetching new ones failed: ${error.message}`,
+          { cause: error },
+        );
+      }
+      throw error;
+    });
   }
 
   // --- waiting and fan-out ----------------------------------------------------------------

@@ -107,7 +107,18 @@ export interface TokenManagerOptions {
    * @default 10_000
    */
   fetchTimeoutMs?: number;
-  /** Backoff between failed attempts. */
+  /**
+   * Backoff between failed attempts. When the failed attempt's error, or an error in its `cause`
+   * chain, carries a `retryAfterMs` (see `RetryAfter`: the identity provider answered 429 or
+   * 503 with `Retry-After`), the next attempt waits the longer of that and the jittered backoff.
+   * That wait is not capped at `maxDelayMs`, which bounds the manager's own guess, not a wait the
+   * server asked for: asking earlier only earns another refusal and can prolong the throttling.
+   * It is honoured even past the held credentials' expiry (they then expire, with the `expired`
+   * event, and callers of `getCredentials()` wait for that attempt within their own signal),
+   * but nothing else waits on it: a forced `refresh()` during it answers at once with the held
+   * credentials (or rejects with the last failure when none are valid), and a handshake presents
+   * the held credentials rather than waiting for it.
+   */
   retry?: RetryOptions;
   /**
    * Subscribers hear of new credentials at staggered times over
@@ -116,6 +127,18 @@ export interface TokenManagerOptions {
    * @default 5_000
    */
   reauthSpreadMs?: number;
+  /**
+   * A connection handshake (connect or reconnect) that starts while the held credentials expire
+   * within this long waits for fresh ones instead of presenting a token that could expire
+   * mid-handshake: it joins the fetch in flight, or the retry due before the held credentials
+   * expire, or starts the refresh now. It presents the held credentials anyway when that refresh
+   * fails while they are still valid, when they arrived less than `minRefreshIntervalMs` ago (the
+   * source hands out tokens this short), or when retries are backing off past their expiry
+   * (a handshake must not defeat the backoff or a `Retry-After`). Measured on the clock's
+   * monotonic reading. `0` turns this off.
+   * @default 2_000
+   */
+  minHandshakeLifetimeMs?: number;
   /**
    * Time source.
    * @default real timers, unref'd so that a manager never keeps a process alive
@@ -197,13 +220,24 @@ export type TokenManagerEvent = keyof TokenManagerEvents;
  */
 export type CredentialsListener = (credentials: RedisCredentials) => unknown;
 
+export interface GetCredentialsOptions {
+  /** Stops waiting (the promise rejects with the signal's reason); the fetch goes on for others. */
+  signal?: AbortSignal;
+  /**
+   * The credentials are for a connection handshake: held ones that expire within the manager's
+   * `minHandshakeLifetimeMs` are refreshed first (see that option). Connection sessions set it.
+   * @default false
+   */
+  forHandshake?: boolean;
+}
+
 export interface TokenManager extends AsyncDisposable {
   /** The source's name. */
   readonly name: string;
   /** The manager's time source: connection sessions and adapters time everything on it. */
   readonly clock: Clock;
   /** Cached credentials; concurrent callers before the first fetch share one fetch. */
-  getCredentials(options?: { signal?: AbortSignal }): Promise<RedisCredentials>;
+  getCredentials(options?: GetCredentialsOptions): Promise<RedisCredentials>;
   /** Synchronous; `undefined` before the first fetch and once the credentials expired. */
   peekCredentials(): RedisCredentials | undefined;
   /** Forced refresh (the server said WRONGPASS, say); overlapping calls share one fetch. */

@@ -1,6 +1,7 @@
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/identity";
 import { DefaultAzureCredential } from "@azure/identity";
 import {
+  assertKnownOptions,
   type CredentialSource,
   createCredentials,
   decodeJwtClaims,
@@ -9,11 +10,13 @@ import {
   InvalidTokenError,
   type JwtClaims,
   markPermanent,
+  parseRetryAfter,
   type RedisCredentials,
   untilAborted,
 } from "@redis-credentials/core";
 import { classifyEntraIdError } from "./classify-error";
 import { EntraIdError } from "./errors";
+import type { RetryAfterRecorder } from "./retry-after-recorder";
 
 /** The scope Azure Managed Redis and Azure Cache for Redis accept tokens for. */
 export const REDIS_SCOPE = "https://redis.azure.com/.default";
@@ -46,8 +49,40 @@ export interface EntraIdOptions {
  * password: the token). Pass it to `createTokenManager`.
  */
 export function entraId(options: EntraIdOptions = {}): CredentialSource {
+  return createEntraIdSource(options, undefined);
+}
+
+/** The options of `entraId()`; the convenience constructors add their own. */
+export const entraIdOptionNames = ["credential", "scopes", "username", "getTokenOptions"] as const;
+
+/** Names people reach for, and what they mean here. */
+export const entraIdSuggestions: Readonly<Record<string, string>> = {
+  scope: "the option is `scopes` (a string or an array).",
+  resource: "pass the scope as `scopes` ('https://redis.azure.com/.default').",
+  user: "the Redis user name is `username` (by default the token's `oid` claim).",
+  clientId:
+    "to pick a user-assigned managed identity use entraIdManagedIdentity({ clientId }); for an app registration, entraIdServicePrincipal({ tenantId, clientId, clientSecret }).",
+  tenantId:
+    "use entraIdServicePrincipal({ tenantId, ... }) or entraIdWorkloadIdentity({ tenantId }).",
+};
+
+/**
+ * `entraId()`, and what the convenience constructors build on: `retryAfter` reads the
+ * `Retry-After` of the credential's last refusal, for the credentials they create.
+ */
+export function createEntraIdSource(
+  options: EntraIdOptions,
+  retryAfter: RetryAfterRecorder | undefined,
+): CredentialSource {
   if (typeof options !== "object" || options === null) {
     throw new InvalidOptionsError("options", "must be an object when given.");
+  }
+  assertKnownOptions(options, entraIdOptionNames, entraIdSuggestions);
+  if (
+    options.getTokenOptions !== undefined &&
+    (typeof options.getTokenOptions !== "object" || options.getTokenOptions === null)
+  ) {
+    throw new InvalidOptionsError("getTokenOptions", "must be an object when given.");
   }
   const scopes = validateScopes(options.scopes ?? REDIS_SCOPE);
   const username = validateUsername(options.username);
@@ -75,7 +110,7 @@ export function entraId(options: EntraIdOptions = {}): CredentialSource {
       } catch (error) {
         // The manager aborted the attempt (timeout, dispose): it reports that itself.
         if (signal.aborted) throw error;
-        throw describeFailure(error, credentialName, scopes);
+        throw describeFailure(error, credentialName, scopes, retryAfter?.retryAfterMs());
       }
       if (token === null || typeof token?.token !== "string" || token.token.length === 0) {
         throw new EntraIdError(
@@ -132,9 +167,15 @@ function toCredentials(
   });
 }
 
-function describeFailure(error: unknown, credentialName: string, scopes: string[]): Error {
+function describeFailure(
+  error: unknown,
+  credentialName: string,
+  scopes: string[],
+  retryAfterMs: number | undefined,
+): Error {
   if (error instanceof EntraIdError) return error;
   const info = classifyEntraIdError(error);
+  const wait = retryAfterMs ?? retryAfterInResponse(error);
   const detail = firstLine(error);
   const answered = [info.code, info.status].filter((part) => part !== undefined).join(", ");
   return new EntraIdError(
@@ -144,8 +185,32 @@ function describeFailure(error: unknown, credentialName: string, scopes: string[
       retryable: info.retryable,
       cause: error,
       ...(info.status !== undefined ? { status: info.status } : {}),
+      ...(info.retryable && wait !== undefined ? { retryAfterMs: wait } : {}),
     },
   );
+}
+
+/**
+ * `Retry-After` from an error that kept its HTTP response (`RestError`, as a custom
+ * `TokenCredential` may throw), here or in its `cause` chain.
+ */
+function retryAfterInResponse(error: unknown): number | undefined {
+  let current = error as { response?: { headers?: unknown }; cause?: unknown } | undefined;
+  for (let depth = 0; depth < 5 && typeof current === "object" && current !== null; depth++) {
+    const headers = current.response?.headers as
+      | { get?: (name: string) => unknown; [name: string]: unknown }
+      | undefined;
+    if (typeof headers === "object" && headers !== null) {
+      const value =
+        typeof headers.get === "function"
+          ? headers.get("retry-after")
+          : Object.entries(headers).find(([name]) => name.toLowerCase() === "retry-after")?.[1];
+      const wait = parseRetryAfter(value, Date.now());
+      if (wait !== undefined) return wait;
+    }
+    current = current.cause as typeof current;
+  }
+  return undefined;
 }
 
 function firstLine(error: unknown): string {

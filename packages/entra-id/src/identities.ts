@@ -8,8 +8,18 @@ import {
   WorkloadIdentityCredential,
   type WorkloadIdentityCredentialOptions,
 } from "@azure/identity";
-import { type CredentialSource, InvalidOptionsError } from "@redis-credentials/core";
-import { type EntraIdOptions, entraId } from "./entra-id";
+import {
+  assertKnownOptions,
+  type CredentialSource,
+  InvalidOptionsError,
+} from "@redis-credentials/core";
+import {
+  createEntraIdSource,
+  type EntraIdOptions,
+  entraIdOptionNames,
+  entraIdSuggestions,
+} from "./entra-id";
+import { type RetryAfterRecorder, retryAfterRecorder } from "./retry-after-recorder";
 
 /** What every convenience constructor passes on to `entraId()`. */
 export type EntraIdSourceOptions = Omit<EntraIdOptions, "credential">;
@@ -30,6 +40,7 @@ export interface ManagedIdentityOptions extends EntraIdSourceOptions {
  * `clientId`, `objectId` or `resourceId`.
  */
 export function entraIdManagedIdentity(options: ManagedIdentityOptions = {}): CredentialSource {
+  checkOptions(options, ["clientId", "objectId", "resourceId", "credentialOptions"]);
   const { clientId, objectId, resourceId, credentialOptions, ...rest } = options;
   const given = { clientId, objectId, resourceId };
   const ids = Object.entries(given).filter(([, value]) => value !== undefined);
@@ -45,7 +56,9 @@ export function entraIdManagedIdentity(options: ManagedIdentityOptions = {}): Cr
     key === undefined
       ? new ManagedIdentityCredential(credentialOptions ?? {})
       : new ManagedIdentityCredential({ ...credentialOptions, [key]: value } as never);
-  return entraId({ ...rest, credential });
+  // No Retry-After here: ManagedIdentityCredential replaces `additionalPolicies` with its own
+  // (see docs/entra-id.md), and MSAL's error keeps only the status.
+  return createEntraIdSource({ ...rest, credential }, undefined);
 }
 
 export interface ServicePrincipalOptions extends EntraIdSourceOptions {
@@ -73,6 +86,16 @@ export function entraIdServicePrincipal(options: ServicePrincipalOptions): Crede
       "must be an object with tenantId, clientId and a secret or certificate.",
     );
   }
+  checkOptions(options, [
+    "tenantId",
+    "clientId",
+    "clientSecret",
+    "certificate",
+    "certificatePath",
+    "certificatePassword",
+    "credentialOptions",
+  ]);
+  const retryAfter = retryAfterRecorder();
   const {
     tenantId,
     clientId,
@@ -95,23 +118,24 @@ export function entraIdServicePrincipal(options: ServicePrincipalOptions): Crede
   }
   for (const [key, value] of given) requireString(key, value);
   const password = certificatePassword !== undefined ? { certificatePassword } : {};
+  const withPolicy = recording(credentialOptions, retryAfter);
   const credential =
     clientSecret !== undefined
-      ? new ClientSecretCredential(tenantId, clientId, clientSecret, credentialOptions)
+      ? new ClientSecretCredential(tenantId, clientId, clientSecret, withPolicy)
       : certificate !== undefined
         ? new ClientCertificateCredential(
             tenantId,
             clientId,
             { certificate, ...password },
-            credentialOptions,
+            withPolicy,
           )
         : new ClientCertificateCredential(
             tenantId,
             clientId,
             { certificatePath: certificatePath as string, ...password },
-            credentialOptions,
+            withPolicy,
           );
-  return entraId({ ...rest, credential });
+  return createEntraIdSource({ ...rest, credential }, retryAfter);
 }
 
 export interface WorkloadIdentityOptions extends EntraIdSourceOptions {
@@ -131,6 +155,8 @@ export interface WorkloadIdentityOptions extends EntraIdSourceOptions {
  * `AZURE_FEDERATED_TOKEN_FILE`).
  */
 export function entraIdWorkloadIdentity(options: WorkloadIdentityOptions = {}): CredentialSource {
+  checkOptions(options, ["tenantId", "clientId", "tokenFilePath", "credentialOptions"]);
+  const retryAfter = retryAfterRecorder();
   const { tenantId, clientId, tokenFilePath, credentialOptions, ...rest } = options;
   const overrides = { tenantId, clientId, tokenFilePath };
   for (const [key, value] of Object.entries(overrides)) {
@@ -151,16 +177,52 @@ export function entraIdWorkloadIdentity(options: WorkloadIdentityOptions = {}): 
     );
   }
   const credential = new WorkloadIdentityCredential({
-    ...credentialOptions,
+    ...recording(credentialOptions, retryAfter),
     tenantId: tenantIdValue as string,
     clientId: clientIdValue as string,
     tokenFilePath: tokenFile as string,
   });
-  return entraId({ ...rest, credential });
+  return createEntraIdSource({ ...rest, credential }, retryAfter);
 }
 
 function requireString(option: string, value: unknown): void {
   if (typeof value !== "string" || value.trim().length === 0) {
     throw new InvalidOptionsError(option, "must be a non-empty string.");
   }
+}
+
+/**
+ * Rejects keys that are neither the constructor's own nor `entraId()`'s (`credential` excepted:
+ * the constructor makes it), naming the key and what was probably meant. The Azure option bags
+ * (`credentialOptions`, `getTokenOptions`) are passed on as they are: @azure/identity owns them.
+ */
+function checkOptions(options: unknown, own: readonly string[]): void {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidOptionsError("options", "must be an object when given.");
+  }
+  const base = entraIdOptionNames.filter((name) => name !== "credential");
+  const suggestions = {
+    ...entraIdSuggestions,
+    credential:
+      "this constructor makes the credential from its options: to pass your own, use entraId({ credential }).",
+    clientID: "the option is `clientId`.",
+  };
+  for (const name of own) delete (suggestions as Record<string, string>)[name];
+  assertKnownOptions(options, [...own, ...base], suggestions);
+  const bag = (options as { credentialOptions?: unknown }).credentialOptions;
+  if (bag !== undefined && (typeof bag !== "object" || bag === null)) {
+    throw new InvalidOptionsError("credentialOptions", "must be an object when given.");
+  }
+}
+
+/** The credential's options with the policy that reads `Retry-After` added to the user's. */
+function recording<T extends { additionalPolicies?: unknown[] }>(
+  credentialOptions: T | undefined,
+  retryAfter: RetryAfterRecorder,
+): T {
+  const policies = credentialOptions?.additionalPolicies ?? [];
+  return {
+    ...credentialOptions,
+    additionalPolicies: [...policies, retryAfter.additionalPolicy],
+  } as T;
 }

@@ -16,6 +16,7 @@ import {
   resolveOptions,
 } from "./options";
 import { describePrincipal } from "./principal";
+import { gaxiosRetryAfterMs } from "./retry-after";
 import { scrubRequestSecrets } from "./scrub-request-secrets";
 import { redact, secretsOf } from "./secrets";
 import { tokenExpiry } from "./token-expiry";
@@ -128,8 +129,14 @@ function describeFailure(
       retryable: info.retryable,
       cause: error,
       ...(info.status !== undefined ? { status: info.status } : {}),
+      ...(info.retryable ? retryAfter(error) : {}),
     },
   );
+}
+
+function retryAfter(error: unknown): { retryAfterMs?: number } {
+  const wait = gaxiosRetryAfterMs(error);
+  return wait === undefined ? {} : { retryAfterMs: wait };
 }
 
 function sentence(text: string): string {
