@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { InvalidOptionsError } from "@redis-credentials/core";
+import { recordSecret } from "./secret-recorder";
 
 /*
  * Amazon ElastiCache and MemoryDB IAM authentication, checked as AWS checks it. A client AUTHs
@@ -183,6 +184,8 @@ export function buildAwsVerifier(options: AwsVerifierOptions, prefix: string): A
     const expected = hmac(signingKey, stringToSign(parsed)).toString("hex");
     const given = params.get(SIGNATURE)!;
     if (!timingSafeEqual(Buffer.from(expected), Buffer.from(given))) return reject("signature");
+    // The signers are the sources under test, so a genuine token is first seen here.
+    recordSecret("aws-token", token);
 
     if (scope.service !== config.service) return reject("service");
     if (scope.region !== config.region) return reject("region");

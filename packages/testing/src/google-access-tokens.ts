@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { recordSecret } from "./secret-recorder";
 
 /*
  * The emulator's Google OAuth 2.0 access tokens. Google's are opaque (`ya29.` and a random-looking
@@ -73,6 +74,7 @@ export function createGoogleTokenSigner(): GoogleTokenSigner {
       };
       const signed = `${PREFIX}${Buffer.from(JSON.stringify(body)).toString("base64url")}`;
       const token = `${signed}.${mac(signed).toString("base64url")}`;
+      recordSecret("google-access-token", token);
       const { jti: _, ...claims } = body;
       return { token, claims: { oid: serviceAccount, ...claims } };
     },

@@ -12,6 +12,7 @@ import {
   realClock,
 } from "@redis-credentials/core";
 import type { IdentityEmulator } from "./identity-emulator";
+import { recordingSecrets, recordSecret } from "./secret-recorder";
 
 /** One call a token manager (or a test) made to a scripted source's `fetch`. */
 export interface SourceCall {
@@ -198,8 +199,18 @@ async function run(step: ScriptStep, call: SourceCall, clock: Clock): Promise<Re
 
 async function respond(step: ScriptAnswer, call: SourceCall): Promise<RedisCredentials> {
   if (step instanceof Error) throw step;
-  if (typeof step === "function") return step(call);
-  return step;
+  const answer = typeof step === "function" ? step(call) : step;
+  if (recordingSecrets()) recordAnswer(answer);
+  return answer;
+}
+
+/** Records the password the step answers with, without changing when or how it settles. */
+function recordAnswer(answer: RedisCredentials | Promise<RedisCredentials>): void {
+  if (answer instanceof Promise) {
+    answer.then(recordAnswer, () => {});
+    return;
+  }
+  recordSecret("scripted-password", (answer as Partial<RedisCredentials> | null)?.password);
 }
 
 function delay(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {

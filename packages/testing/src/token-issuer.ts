@@ -10,6 +10,7 @@ import {
 } from "node:crypto";
 import { promisify } from "node:util";
 import type { JsonWebKey } from "./json-web-key";
+import { recordSecret } from "./secret-recorder";
 
 /** Why a token was refused; the token-enforcing Redis counts rejected AUTHs by this. */
 export type TokenRejection =
@@ -132,7 +133,9 @@ function issuerWithKeys(options: TokenIssuerOptions, keys: SigningKeys): TokenIs
         uti: randomBytes(16).toString("base64url"),
         ver: "1.0",
       };
-      return signJwt({ alg: "RS256", typ: "JWT", kid }, claims, privateKey);
+      const token = signJwt({ alg: "RS256", typ: "JWT", kid }, claims, privateKey);
+      recordSecret("entra-token", token);
+      return token;
     },
     verifyToken(token, check = {}) {
       const now = check.now ?? Date.now();
