@@ -1,4 +1,5 @@
 import {
+  assertKnownOptions,
   assertTokenManager,
   type CredentialsBinding,
   InsecureTransportError,
@@ -10,6 +11,7 @@ import type { BindOptions } from "./factory-options";
 import { bindingOf, IoredisBinding } from "./ioredis-binding";
 import { usesTls } from "./ioredis-internals";
 import type { IoredisLibrary } from "./ioredis-library";
+import { likelyMeant } from "./misspelt-options";
 
 /**
  * Keeps `client` authenticated with `manager`'s credentials: every connect and reconnect sends the
@@ -32,6 +34,7 @@ export function bindCredentials(
     );
   }
   assertTokenManager(manager, "bind a client");
+  assertBindOptions(options);
   if (bindingOf(client) !== undefined) {
     throw new InvalidOptionsError(
       "client",
@@ -42,6 +45,26 @@ export function bindCredentials(
   const binding = new IoredisBinding(library, manager, options);
   binding.attach(client);
   return binding.group;
+}
+
+/** The options `bindCredentials` reads; anything else in them is a mistake. */
+const bindOptionNames = ["allowInsecureTransport"] as const;
+
+const bindSuggestions: Record<string, string> = {
+  tls: "TLS is the client's option (`tls: {}` in its options), not the binding's.",
+  username: "the token manager supplies credentials.",
+  password: "the token manager supplies credentials.",
+  onError: "refused credentials reach the client's `error` event; there is no `onError`.",
+};
+
+function assertBindOptions(options: unknown): void {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidOptionsError("options", "must be an object: { allowInsecureTransport? }.");
+  }
+  assertKnownOptions(options, bindOptionNames, {
+    ...bindSuggestions,
+    ...likelyMeant(options, bindOptionNames),
+  });
 }
 
 /** Refuses to bind a client that would send tokens in the clear, unless the caller allows it. */

@@ -10,11 +10,16 @@ import type { Redis, RedisOptions } from "ioredis";
 import {
   dropQueuedCommands,
   emitClientError,
+  enteringResp2SubscriberMode,
   interceptConnect,
+  rememberSubscriptions,
+  restoreUnconfirmedSubscriptions,
   setHandshakeCredentials,
   usesTls,
+  watchResubscription,
 } from "./ioredis-internals";
 import type { IoredisLibrary } from "./ioredis-library";
+import { scrubAuthError } from "./scrub-auth-error";
 
 /** What one connection needs from the binding it belongs to. */
 export interface ConnectionOwner {
@@ -76,13 +81,19 @@ export function bindClientConnection(redis: Redis, context: ConnectionOwner): vo
     redis.on(event, handler);
     restore.push(() => redis.off(event, handler));
   };
-  listen("ready", () => session.ready());
+  listen("ready", () => {
+    watchResubscription(redis);
+    session.ready();
+  });
   listen("error", (error: unknown) => {
     // Only a refused handshake arrives here; a refused re-AUTH rejects its own command.
     if (isHandshakeRefusal(error) && redis.status === "connect") session.handshakeRefused(error);
   });
   listen("close", () => {
     dropQueuedCommands(redis, pendingAuths, new Error("AUTH superseded by a reconnect"));
+    // Ended for good (a cluster's subscriber has no retryStrategy): `close` comes before `end`,
+    // on whose listeners ClusterSubscriber subscribes the next connection to this one's channels.
+    if (redis.status === "end") restoreUnconfirmedSubscriptions(redis);
   });
   listen("end", () => session.end());
 }
@@ -100,8 +111,10 @@ function portOf(redis: Redis, library: IoredisLibrary, pendingAuths: Set<unknown
       if (status === "monitoring") return "reconnect-to-reauthenticate";
       if (status === "end") return "ended";
       if (status !== "ready") return "connecting";
-      // ioredis refuses AUTH on a RESP2 connection in subscriber mode; ioredis 5 has only RESP2.
-      return redis.mode === "subscriber" ? "reconnect-to-reauthenticate" : "ready";
+      // ioredis refuses AUTH on a RESP2 connection in subscriber mode (ioredis 5 has only RESP2),
+      // and Redis one written behind a SUBSCRIBE whose reply has not switched ioredis's mode yet.
+      const subscriber = redis.mode === "subscriber" || enteringResp2SubscriberMode(redis);
+      return subscriber ? "reconnect-to-reauthenticate" : "ready";
     },
     sendAuth(credentials: RedisCredentials) {
       setHandshakeCredentials(redis, credentials.username, credentials.password);
@@ -109,9 +122,14 @@ function portOf(redis: Redis, library: IoredisLibrary, pendingAuths: Set<unknown
       const command = new library.Command("auth", [credentials.username, credentials.password]);
       pendingAuths.add(command);
       redis.sendCommand(command);
-      return command.promise.finally(() => pendingAuths.delete(command));
+      // A refused AUTH's reply error holds the token in `command.args`.
+      return command.promise
+        .catch((error: unknown) => Promise.reject(scrubAuthError(error)))
+        .finally(() => pendingAuths.delete(command));
     },
     reconnect() {
+      // The reconnect's fresh condition holds the channels only once Redis confirms them.
+      rememberSubscriptions(redis);
       redis.disconnect(true);
     },
     reportError(error: Error) {

@@ -1,6 +1,7 @@
 import {
   assertNoCredentialOptions,
   assertTokenManager,
+  CredentialsRejectedError,
   IamUnavailableError,
   isHandshakeRefusal,
   type TokenManager,
@@ -9,6 +10,10 @@ import type { Cluster, ClusterNode, Redis } from "ioredis";
 import { bindCredentials } from "./bind-credentials";
 import type { BindOptions, CreateClusterOptions, CreateRedisOptions } from "./factory-options";
 import type { IoredisLibrary } from "./ioredis-library";
+import { assertNoMisspeltOptions } from "./misspelt-options";
+
+/** The adapter's own keys in the options it shares with ioredis (`AdapterOptions`). */
+const adapterOptionNames = ["allowInsecureTransport"];
 
 /**
  * Fetches credentials, then connects a client of `library` bound to `manager`. Resolves once the
@@ -23,13 +28,14 @@ export async function createRedis(
 ): Promise<Redis> {
   assertTokenManager(manager, "create a client");
   assertNoCredentialOptions(options, "options");
+  assertNoMisspeltOptions(options, adapterOptionNames, "options", library.name);
   const { allowInsecureTransport = false, ...redisOptions } = options;
   const bindOptions = { allowInsecureTransport };
   const credentials = await manager.getCredentials();
+  // No password here: the binding sets it where inspect and JSON do not show it.
   const redis = new library.Redis({
     ...redisOptions,
     username: credentials.username,
-    password: credentials.password,
     lazyConnect: true,
   });
   bindOrDisconnect(library, redis, manager, bindOptions, redisOptions.lazyConnect === true);
@@ -47,28 +53,62 @@ export async function createCluster(
 ): Promise<Cluster> {
   assertTokenManager(manager, "create a cluster client");
   assertNoCredentialOptions(options, "options");
+  assertNoMisspeltOptions(options, adapterOptionNames, "options", library.name);
   assertNoCredentialOptions(options?.redisOptions ?? {}, "options.redisOptions");
   const { allowInsecureTransport = false, ...clusterOptions } = options;
   const bindOptions = { allowInsecureTransport };
   const credentials = await manager.getCredentials();
   const cluster = new library.Cluster(startupNodes, {
     ...clusterOptions,
-    redisOptions: {
-      ...clusterOptions.redisOptions,
-      username: credentials.username,
-      password: credentials.password,
-    },
+    // No password here (ioredis 6 copies redisOptions into its connection pool): the binding
+    // sets it, hidden, on `redisOptions` and on each node as it appears.
+    redisOptions: { ...clusterOptions.redisOptions, username: credentials.username },
     lazyConnect: true,
   });
   bindOrDisconnect(library, cluster, manager, bindOptions, clusterOptions.lazyConnect === true);
   if (clusterOptions.lazyConnect === true) return cluster;
-  try {
-    await cluster.connect();
-  } catch (error) {
-    cluster.disconnect();
-    throw error;
-  }
+  await untilClusterReady(cluster);
   return cluster;
+}
+
+/**
+ * `cluster.connect()`, except that refused credentials do not end it: the cluster retries (its
+ * `clusterRetryStrategy`) with the fresh credentials the binding forced, and rejects with the
+ * `CredentialsRejectedError` the binding emits if Redis refuses those too. Any other failure
+ * rejects at once, as `connect()` does. The cluster is disconnected when it rejects.
+ */
+function untilClusterReady(cluster: Cluster): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let refused = false;
+    let settled = false;
+    const settle = (error?: unknown) => {
+      if (settled) return;
+      settled = true;
+      cluster.off("error", onError);
+      cluster.off("end", onEnd);
+      cluster.off("ready", onReady);
+      if (error === undefined) return resolve();
+      cluster.disconnect();
+      reject(error);
+    };
+    const onError = (error: unknown) => {
+      if (error instanceof CredentialsRejectedError) settle(error);
+      const lastNodeError = (error as { lastNodeError?: unknown } | null)?.lastNodeError;
+      if (isHandshakeRefusal(lastNodeError)) refused = true;
+    };
+    const onEnd = () => settle(new Error("The cluster connection ended before it was ready."));
+    // The connect after a refusal fails; the cluster's retry (`ready`) or the typed error settles.
+    const onReady = () => settle();
+    cluster.on("error", onError);
+    cluster.on("end", onEnd);
+    cluster.on("ready", onReady);
+    cluster.connect().then(
+      () => settle(),
+      (error: unknown) => {
+        if (!refused) settle(error);
+      },
+    );
+  });
 }
 
 /**

@@ -1,9 +1,12 @@
 import { type CredentialsBinding, SessionGroup, type TokenManager } from "@redis-credentials/core";
 import type { Cluster, Redis } from "ioredis";
 import { bindClientConnection, type ConnectionOwner } from "./client-connection";
+import { reportClusterRefusals } from "./cluster-refusals";
 import type { BindOptions } from "./factory-options";
+import { setHiddenSecret } from "./hidden-secret";
 import { hookClusterSubscribers } from "./ioredis-internals";
 import type { IoredisLibrary } from "./ioredis-library";
+import { refusedPassword, scrubEmittedErrors } from "./scrub-auth-error";
 
 /** Every client and connection bound, with its binding, so that each is bound once. */
 const bindings = new WeakMap<object, IoredisBinding>();
@@ -24,6 +27,12 @@ export function bindingOf(client: Redis | Cluster): CredentialsBinding | undefin
  */
 export class IoredisBinding implements ConnectionOwner {
   readonly group: SessionGroup;
+  /**
+   * The password of the last AUTH Redis refused on one of the connections: a cluster's slot
+   * refresh reports only its CLUSTER SLOTS failing with NOAUTH, not the handshake's own error.
+   */
+  #lastRefusedPassword: string | undefined;
+  readonly #unscrub = new WeakMap<Redis, () => void>();
 
   constructor(
     readonly library: IoredisLibrary,
@@ -37,11 +46,23 @@ export class IoredisBinding implements ConnectionOwner {
   attach(client: Redis | Cluster): void {
     if (this.group.disposed || bindingOf(client) !== undefined) return;
     bindings.set(client, this);
-    if (client.isCluster) this.#attachCluster(client as Cluster);
-    else bindClientConnection(client as Redis, this);
+    if (client.isCluster) {
+      this.#attachCluster(client as Cluster);
+      return;
+    }
+    const redis = client as Redis;
+    // Before anyone sees it: a refused handshake's error holds the token until scrubbed, and
+    // ioredis hands the same object to every `error` listener and to the commands it rejects.
+    const unscrub = scrubEmittedErrors(redis, (password) => {
+      this.#lastRefusedPassword = password;
+    });
+    this.#unscrub.set(redis, unscrub);
+    bindClientConnection(redis, this);
   }
 
   forget(redis: Redis): void {
+    this.#unscrub.get(redis)?.();
+    this.#unscrub.delete(redis);
     if (bindings.get(redis) === this) bindings.delete(redis);
   }
 
@@ -54,7 +75,7 @@ export class IoredisBinding implements ConnectionOwner {
       const current = this.group.current();
       if (current !== undefined) {
         redisOptions.username = current.username;
-        redisOptions.password = current.password;
+        setHiddenSecret(redisOptions, "password", current.password);
       }
       for (const node of cluster.nodes("all")) attach(node);
       hookClusterSubscribers(cluster, attach);
@@ -84,8 +105,14 @@ export class IoredisBinding implements ConnectionOwner {
       ["end", unsubscribeOnEnd],
     ];
     for (const [event, listener] of listeners) cluster.on(event, listener);
+    const stopReportingRefusals = reportClusterRefusals(
+      cluster,
+      this.group,
+      (error) => refusedPassword(error) ?? this.#lastRefusedPassword,
+    );
     if (cluster.status !== "end") subscribe();
     this.group.onDispose(() => {
+      stopReportingRefusals();
       bindings.delete(cluster);
       unsubscribeOnEnd();
       delete (cluster as Partial<Cluster>).duplicate;

@@ -12,13 +12,22 @@
  * - `redis.silentEmit('error', …)`: emits an error without throwing when nobody listens.
  * - `redis.prevCommandQueue` / `redis.offlineQueue` (denques of `{ command }`): what ioredis
  *   re-sends after a reconnect, from which a stale AUTH is removed.
- * - `cluster.subscriber.selectSubscriber()` / `.subscriber`: the cluster's pub/sub connection.
+ * - `redis.commandQueue` (a denque of `{ command }`, `command.name` lower case): the commands
+ *   written and not answered; a (P|S)SUBSCRIBE there is entering subscriber mode.
+ * - `redis.condition.protocol` (undefined before ioredis 6, 2 after a RESP3 fallback) and
+ *   `redis.condition.subscriber` (false, or a SubscriptionSet: `channels(type)`, `add(type, c)`):
+ *   RESP2 subscriber mode. A reconnect starts a fresh `condition`, which holds the channels only
+ *   once Redis confirms the resubscription.
+ * - `cluster.subscriber.selectSubscriber()` / `.subscriber`: the cluster's pub/sub connection; its
+ *   `ClusterSubscriber` subscribes a new connection to what the ended one's `condition.subscriber`
+ *   holds when that one emits `end`.
  * - `cluster.shardedSubscribers.shardedSubscribers` (a Map of `{ instance }`): sharded pub/sub.
  * - `SentinelConnector`: the master (or replica) connection uses `tls` only with
  *   `enableTLSForSentinelMode`.
  */
 import { Socket } from "node:net";
 import type { Cluster, Redis, RedisOptions } from "ioredis";
+import { setHiddenSecret } from "./hidden-secret";
 
 type ConnectCallback = (type: string, error?: unknown) => void;
 type Connect = (callback: ConnectCallback) => Promise<unknown>;
@@ -29,9 +38,24 @@ interface Connector {
   firstError?: unknown;
 }
 
+/** ioredis's SubscriptionSet: the channels of each kind a RESP2 subscriber is subscribed to. */
+interface SubscriptionSet {
+  add(type: SubscriptionType, channel: string): void;
+  channels(type: SubscriptionType): string[];
+}
+type SubscriptionType = "subscribe" | "psubscribe" | "ssubscribe";
+const SUBSCRIPTION_TYPES: readonly SubscriptionType[] = ["subscribe", "psubscribe", "ssubscribe"];
+
+interface Condition {
+  auth?: string | [string, string];
+  subscriber?: SubscriptionSet | false;
+  protocol?: number;
+}
+
 interface RedisInternals {
   connector: Connector;
-  condition?: { auth?: string | [string, string] };
+  condition?: Condition;
+  commandQueue?: CommandQueue | null;
   silentEmit(event: string, ...args: unknown[]): boolean;
 }
 
@@ -60,6 +84,9 @@ export function interceptConnect(
   // The attempt waiting in `before`, if any: the connector itself has not been called for it.
   let waiting: AbortController | undefined;
   connector.connect = async function connectWithCredentials(callback) {
+    // ioredis has just built the handshake's condition from the options, token in plain view.
+    const condition = internals(redis).condition;
+    if (condition?.auth !== undefined) setHiddenSecret(condition, "auth", condition.auth);
     const controller = new AbortController();
     waiting = controller;
     let credentials: { username: string; password: string } | undefined;
@@ -93,9 +120,10 @@ export function interceptConnect(
 /** Sets the credentials of the next (or the current, not yet sent) handshake. */
 export function setHandshakeCredentials(redis: Redis, username: string, password: string): void {
   redis.options.username = username;
-  redis.options.password = password;
+  // Hidden from inspect/console.log/JSON of `redis.options`: the token is a secret.
+  setHiddenSecret(redis.options, "password", password);
   const condition = internals(redis).condition;
-  if (condition !== undefined) condition.auth = [username, password];
+  if (condition !== undefined) setHiddenSecret(condition, "auth", [username, password]);
 }
 
 /** Emits `error` on the client the way ioredis does: never throws when nobody listens. */
@@ -157,7 +185,7 @@ export function clusterSubscriberConnections(cluster: Cluster): Redis[] {
 }
 
 interface QueuedCommand {
-  command?: { reject?: (error: Error) => void };
+  command?: { name?: string; promise?: Promise<unknown>; reject?: (error: Error) => void };
 }
 interface CommandQueue {
   length: number;
@@ -192,4 +220,93 @@ export function dropQueuedCommands(redis: Redis, commands: Set<unknown>, reason:
 export function usesTls(options: RedisOptions): boolean {
   if (!options.tls) return false;
   return !options.sentinels || options.enableTLSForSentinelMode === true;
+}
+
+/** The (P|S)SUBSCRIBE commands written to the connection and not answered yet. */
+function subscribesInFlight(redis: Redis): QueuedCommand["command"][] {
+  const queue = internals(redis).commandQueue;
+  if (!queue || typeof queue.peekAt !== "function") return [];
+  const found: QueuedCommand["command"][] = [];
+  for (let i = 0; i < queue.length; i++) {
+    const command = queue.peekAt(i)?.command;
+    const name = typeof command?.name === "string" ? command.name.toLowerCase() : undefined;
+    if (name !== undefined && (SUBSCRIPTION_TYPES as readonly string[]).includes(name)) {
+      found.push(command);
+    }
+  }
+  return found;
+}
+
+/**
+ * Whether a RESP2 connection has a (P|S)SUBSCRIBE in flight. ioredis switches to subscriber mode
+ * (`redis.mode`) only when its reply arrives, but Redis does when it runs the command: an AUTH
+ * written behind it is refused ("only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET
+ * are allowed in this context") and the connection keeps its old token until it expires.
+ */
+export function enteringResp2SubscriberMode(redis: Redis): boolean {
+  const condition = internals(redis).condition;
+  if (condition === undefined || condition.protocol === 3) return false;
+  return subscribesInFlight(redis).length > 0;
+}
+
+/**
+ * What a RESP2 subscriber the adapter reconnected was subscribed to, until ioredis's
+ * resubscription is confirmed: the reconnect's fresh `condition` holds the channels only then.
+ */
+const unconfirmedSubscriptions = new WeakMap<Redis, SubscriptionSet>();
+
+function copySubscriptions(from: SubscriptionSet, into?: SubscriptionSet): SubscriptionSet {
+  const copy = into ?? new (from.constructor as new () => SubscriptionSet)();
+  for (const type of SUBSCRIPTION_TYPES) {
+    for (const channel of from.channels(type)) copy.add(type, channel);
+  }
+  return copy;
+}
+
+/**
+ * Called before the adapter reconnects `redis` to re-authenticate it: remembers the channels of a
+ * RESP2 subscriber (added to those of an earlier reconnect still unconfirmed).
+ */
+export function rememberSubscriptions(redis: Redis): void {
+  const subscriber = internals(redis).condition?.subscriber;
+  if (!subscriber || typeof subscriber.channels !== "function") return;
+  unconfirmedSubscriptions.set(
+    redis,
+    copySubscriptions(subscriber, unconfirmedSubscriptions.get(redis)),
+  );
+}
+
+/**
+ * Called on `ready`, after ioredis has written the resubscription: the remembered channels are
+ * forgotten once every (P|S)SUBSCRIBE in flight is answered (Redis confirmed them).
+ */
+export function watchResubscription(redis: Redis): void {
+  const remembered = unconfirmedSubscriptions.get(redis);
+  if (remembered === undefined) return;
+  const replies = subscribesInFlight(redis).map((command) => command?.promise);
+  Promise.all(replies).then(
+    () => {
+      if (unconfirmedSubscriptions.get(redis) === remembered) {
+        unconfirmedSubscriptions.delete(redis);
+      }
+    },
+    // Failed with its connection: the channels stay remembered for the next one.
+    () => {},
+  );
+}
+
+/**
+ * Called when `redis` ends, before ioredis's `end` listeners run: puts the channels a
+ * resubscription had not confirmed back into `condition.subscriber`, where a cluster's
+ * ClusterSubscriber reads what to subscribe its next connection to.
+ */
+export function restoreUnconfirmedSubscriptions(redis: Redis): void {
+  const remembered = unconfirmedSubscriptions.get(redis);
+  if (remembered === undefined) return;
+  unconfirmedSubscriptions.delete(redis);
+  const condition = internals(redis).condition;
+  if (condition === undefined) return;
+  condition.subscriber = condition.subscriber
+    ? copySubscriptions(remembered, condition.subscriber)
+    : remembered;
 }

@@ -7,6 +7,7 @@ import {
 } from "@redis-credentials/core";
 import * as redis from "redis";
 import { rememberBinding } from "./binding-of";
+import { connectRetryingRefusals } from "./cluster-refusals";
 import { type ErrorTarget, isFatal, NodeRedisProvider } from "./credentials-provider";
 import type {
   CreateClientOptions,
@@ -14,11 +15,15 @@ import type {
   CreateSentinelOptions,
   NoExtras,
 } from "./factory-options";
+import { assertNoMisspeltOptions } from "./misspelt-options";
 import {
   defaultReconnectDelay,
   rememberClientClass,
   watchTransactionCommands,
 } from "./node-redis-internals";
+
+/** The adapter's own keys in the options it shares with node-redis (`AdapterOptions`). */
+const adapterOptionNames = ["allowInsecureTransport"];
 
 /**
  * node-redis's `createClient`, with credentials from `manager`: every connect and reconnect uses
@@ -96,6 +101,7 @@ export function createCluster<
   if (typeof options !== "object" || options === null || !Array.isArray(options.rootNodes)) {
     throw new InvalidOptionsError("options.rootNodes", "must list at least one cluster node.");
   }
+  assertNoMisspeltOptions(options, adapterOptionNames, "options", "node-redis");
   const { allowInsecureTransport, ...clusterOptions } = options;
   clusterOptions.rootNodes.forEach((node, index) => {
     assertNoCredentials(node, `options.rootNodes[${index}]`);
@@ -106,7 +112,9 @@ export function createCluster<
     ...clusterOptions,
     defaults: nodeOptions,
   } as redis.RedisClusterOptions<M, F, S, RESP, TYPE_MAPPING>);
-  return bound(cluster, provider, false);
+  return bound(cluster, provider, false, undefined, (connect) =>
+    connectRetryingRefusals(cluster, manager, connect),
+  );
 }
 
 /**
@@ -131,6 +139,7 @@ export function createSentinel<
       "must be the name of the master sentinel monitors.",
     );
   }
+  assertNoMisspeltOptions(options, adapterOptionNames, "options", "node-redis");
   const { allowInsecureTransport, ...sentinelOptions } = options;
   const nodeClientOptions = { ...sentinelOptions.nodeClientOptions, allowInsecureTransport };
   // Refused here, like createClient does: node-redis's sentinel would retry the connect 16 times.
@@ -160,6 +169,7 @@ function withProvider(
   name: string,
   describeTarget?: (options: { url?: string; socket?: unknown }) => string,
 ) {
+  assertNoMisspeltOptions(options, adapterOptionNames, name, "node-redis");
   const { allowInsecureTransport = false, ...nodeOptions } = options;
   assertNoCredentials(nodeOptions, name);
   if (describeTarget && !allowInsecureTransport && !usesTls(nodeOptions)) {
@@ -180,6 +190,7 @@ function bound<C extends object>(
   provider: NodeRedisProvider,
   onConnection: boolean,
   beforeConnect?: () => Promise<unknown>,
+  connectVia: (connect: () => Promise<unknown>) => Promise<unknown> = (connect) => connect(),
 ): C {
   provider.errorTarget = client as unknown as ErrorTarget;
   provider.errorsOnConnection = onConnection;
@@ -188,7 +199,7 @@ function bound<C extends object>(
   target.connect = async function connectWithTypedErrors(this: unknown, ...args) {
     try {
       await beforeConnect?.();
-      return await connect.apply(this, args);
+      return await connectVia(() => connect.apply(this, args));
     } catch (error) {
       throw provider.connectError(error);
     }

@@ -1,4 +1,5 @@
 import {
+  assertKnownOptions,
   assertTokenManager,
   CredentialsError,
   InsecureTransportError,
@@ -10,6 +11,7 @@ import {
 import { ClientConnection, type ConnectionOwner } from "./client-connection";
 import type { CredentialsProviderOptions } from "./credentials-provider-options";
 import type { CredentialsProviderStatus } from "./credentials-provider-status";
+import { likelyMeant } from "./misspelt-options";
 import {
   connectFailure,
   describeTarget,
@@ -43,7 +45,25 @@ export function credentialsProvider(
   manager: TokenManager,
   options: CredentialsProviderOptions = {},
 ): TokenCredentialsProvider {
+  assertProviderOptions(options);
   return new NodeRedisProvider(manager, options);
+}
+
+/** The options `credentialsProvider` reads; anything else in them is a mistake. */
+const providerOptionNames = ["allowInsecureTransport", "onReAuthenticationError"] as const;
+
+function assertProviderOptions(options: unknown): void {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidOptionsError(
+      "options",
+      "must be an object: { allowInsecureTransport?, onReAuthenticationError? }.",
+    );
+  }
+  assertKnownOptions(options, providerOptionNames, {
+    onError: "did you mean `onReAuthenticationError`?",
+    tls: "TLS is the client's option (`socket: { tls: true }`), not the provider's.",
+    ...likelyMeant(options, providerOptionNames),
+  });
 }
 
 /** Errors after which a connect must not be retried: the factories' reconnect strategy stops. */

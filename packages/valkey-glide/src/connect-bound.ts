@@ -8,7 +8,11 @@ import type { BaseClient, BaseClientConfiguration } from "@valkey/valkey-glide";
 import { rememberBinding } from "./binding-of";
 import type { GlideAdapterOptions } from "./glide-adapter-options";
 import { GlideConnection } from "./glide-connection";
+import { assertNoMisspeltOptions } from "./misspelt-options";
 import { refusalReply } from "./refusal-reply";
+
+/** The adapter's own keys in the configuration it shares with GLIDE (`GlideAdapterOptions`). */
+const adapterOptionNames = ["allowInsecureTransport", "onError"];
 
 /**
  * How long the first connect waits for the manager's first credentials when GLIDE's
@@ -29,6 +33,7 @@ export async function connectBound<C extends BaseClient, O extends BaseClientCon
 ): Promise<C> {
   assertTokenManager(manager, operation);
   assertNoCredentialOptions(config, "config", ["credentials"]);
+  assertNoMisspeltOptions(config, adapterOptionNames, "config", "GLIDE");
   const { allowInsecureTransport = false, onError = () => {}, ...glideConfig } = config;
   if (typeof onError !== "function") {
     throw new InvalidOptionsError("config.onError", "must be a function.");

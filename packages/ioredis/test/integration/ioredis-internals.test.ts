@@ -10,6 +10,7 @@ interface Denque {
 import { startTokenRedis } from "@redis-credentials/testing";
 import {
   clusterSubscriberConnections,
+  enteringResp2SubscriberMode,
   hookClusterSubscribers,
   usesTls,
 } from "../../src/ioredis-internals";
@@ -29,10 +30,24 @@ interface Internals {
     disconnect: () => void;
     firstError?: unknown;
   };
-  condition?: { auth?: string | [string, string] };
+  condition?: {
+    auth?: string | [string, string];
+    protocol?: number;
+    subscriber?: SubscriptionSet | false;
+  };
+  commandQueue: {
+    length: number;
+    peekAt(index: number): { command?: { name?: string; promise?: Promise<unknown> } } | undefined;
+  };
   silentEmit: (event: string, ...args: unknown[]) => boolean;
 }
+interface SubscriptionSet {
+  add(type: string, channel: string): void;
+  channels(type: string): string[];
+}
 const internals = (redis: Redis) => redis as unknown as Internals;
+/** A RESP2 subscriber's SubscriptionSet (undefined while condition.subscriber is false). */
+const subscriptions = (redis: Redis) => internals(redis).condition?.subscriber || undefined;
 
 let fixture: Fixture;
 
@@ -249,6 +264,84 @@ describe("redis.prevCommandQueue", () => {
   });
 });
 
+describe("RESP2 subscriber mode: redis.commandQueue, condition.protocol, condition.subscriber", () => {
+  it.each(protocols)(
+    "a SUBSCRIBE in flight is a commandQueue entry named `subscribe` while condition.subscriber is still false, and Redis refuses an AUTH written behind it on RESP2 only, $name",
+    async ({ options }) => {
+      const redis = client(options);
+      await redis.connect();
+      const resp2 = ioredisMajor === 5 || (options as { protocol?: number }).protocol === 2;
+      // ioredis 6 sets the protocol it speaks (2 after a RESP3 fallback); ioredis 5 has none.
+      expect(internals(redis).condition!.protocol === 3).toBe(!resp2);
+      fixture.server.pauseNode();
+      try {
+        const subscribed = redis.subscribe("news");
+        const queue = internals(redis).commandQueue;
+        const names = Array.from({ length: queue.length }, (_, i) => queue.peekAt(i)?.command);
+        expect(names.map((command) => command?.name)).toEqual(["subscribe"]);
+        expect(typeof names[0]?.promise?.then).toBe("function");
+        // ioredis switches mode only on the reply: it writes the AUTH.
+        expect(internals(redis).condition!.subscriber).toBe(false);
+        expect(redis.mode).toBe("normal");
+        expect(enteringResp2SubscriberMode(redis)).toBe(resp2);
+        const token = fixture.issuer.issueToken({ objectId: fixture.objectId, lifetimeMs: 60_000 });
+        const auth = new Command("auth", [fixture.objectId, token], { replyEncoding: "utf8" });
+        redis.sendCommand(auth);
+        const outcome = auth.promise.catch((error: Error) => error);
+        fixture.server.resumeNode();
+        await subscribed;
+        if (resp2) {
+          expect(String(await outcome)).toMatch(/only \(P\|S\)SUBSCRIBE/);
+          expect(redis.mode).toBe("subscriber");
+        } else {
+          expect(await outcome).toBe("OK");
+        }
+        expect(internals(redis).condition!.subscriber).not.toBe(false);
+        expect(enteringResp2SubscriberMode(redis)).toBe(false);
+      } finally {
+        fixture.server.resumeNode();
+      }
+    },
+  );
+
+  it("a reconnect starts a fresh condition whose SubscriptionSet holds the channels only once Redis confirms the resubscription (channels(type), add(type, channel), a new one from its constructor)", async () => {
+    const redis = client(ioredisMajor === 6 ? ({ protocol: 2 } as RedisOptions) : {});
+    await redis.connect();
+    await redis.subscribe("news");
+    await redis.psubscribe("alerts:*");
+    const before = subscriptions(redis)!;
+    expect(before.channels("subscribe")).toEqual(["news"]);
+    expect(before.channels("psubscribe")).toEqual(["alerts:*"]);
+    const empty = new (before.constructor as new () => SubscriptionSet)();
+    expect(empty.channels("subscribe")).toEqual([]);
+    empty.add("ssubscribe", "orders");
+    expect(empty.channels("ssubscribe")).toEqual(["orders"]);
+    // Frozen as soon as it is ready again: ioredis has written the resubscription.
+    let frozen = false;
+    redis.once("ready", () => {
+      fixture.server.pauseNode(0, 5_000);
+      frozen = true;
+    });
+    try {
+      redis.disconnect(true);
+      await waitFor(() => frozen, "the reconnect", 5_000);
+      expect(internals(redis).condition).not.toBe(undefined);
+      expect(internals(redis).condition!.subscriber).toBe(false);
+      expect(enteringResp2SubscriberMode(redis)).toBe(true);
+      fixture.server.resumeNode();
+      await waitFor(() => redis.mode === "subscriber", "the resubscription", 5_000);
+      await waitFor(
+        () => subscriptions(redis)?.channels("psubscribe").length === 1,
+        "the pattern's resubscription",
+        5_000,
+      );
+      expect(subscriptions(redis)!.channels("subscribe")).toEqual(["news"]);
+    } finally {
+      fixture.server.resumeNode();
+    }
+  });
+});
+
 describe("public behaviours the adapter builds on", () => {
   it("a live redis.auth() does not update the options (the adapter sets them itself)", async () => {
     const redis = client();
@@ -310,8 +403,8 @@ describe("a cluster's pub/sub connections", () => {
     const token = cluster.issuer.issueToken({ objectId: cluster.objectId, lifetimeMs: 60_000 });
     return new Cluster([{ host: cluster.server.host, port: cluster.server.port }], {
       lazyConnect: true,
-      redisOptions: { username: cluster.objectId, password: token },
       ...extra,
+      redisOptions: { username: cluster.objectId, password: token, ...extra.redisOptions },
     });
   }
 
@@ -331,6 +424,41 @@ describe("a cluster's pub/sub connections", () => {
       expect(redis.nodes("all")).not.toContain(connections[0]);
       // The hook saw the subscriber ioredis selected.
       expect(seen).toContain(connections[0]);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it("when the subscriber ends (a kill), ClusterSubscriber subscribes the next connection to what the ended one's condition.subscriber holds on `end`; `close` comes first, with status `end`", async () => {
+    const redis = plainCluster(
+      ioredisMajor === 6 ? { redisOptions: { protocol: 2 } as RedisOptions } : {},
+    );
+    try {
+      await redis.connect();
+      await redis.subscribe("news");
+      const [first] = clusterSubscriberConnections(redis);
+      // retryStrategy null: a closed subscriber ends, and ClusterSubscriber makes a new one.
+      expect(first?.options.retryStrategy).toBeNull();
+      // What the adapter's close listener does for a resubscription Redis had not confirmed.
+      let statusOnClose: string | undefined;
+      first!.once("close", () => {
+        statusOnClose = first!.status;
+        subscriptions(first!)!.add("subscribe", "restored");
+      });
+      const port = (first as unknown as { stream: Socket }).stream.localPort;
+      expect(cluster.server.killConnections({ clientPort: port })).toBe(1);
+      await waitFor(
+        () => {
+          const [next] = clusterSubscriberConnections(redis);
+          if (next === undefined || next === first) return false;
+          return subscriptions(next)?.channels("subscribe").length === 2;
+        },
+        "the next subscriber to subscribe to both channels",
+        5_000,
+      );
+      expect(statusOnClose).toBe("end");
+      const [next] = clusterSubscriberConnections(redis);
+      expect(subscriptions(next!)!.channels("subscribe").sort()).toEqual(["news", "restored"]);
     } finally {
       redis.disconnect();
     }

@@ -1,8 +1,17 @@
 import type { TokenManager } from "@redis-credentials/core";
+import { nextDelivery } from "@redis-credentials/test-helpers";
 import type { Redis, RedisOptions } from "ioredis";
 import { createRedis } from "../../src";
-import { clientName, type Fixture, ioredisMajor, rotations, sleep, startFixture } from "./helpers";
-import { collectErrors, expiredAuths, serverConnection } from "./standalone-helpers";
+import {
+  clientName,
+  type Fixture,
+  ioredisMajor,
+  resp3Available,
+  rotations,
+  sleep,
+  startFixture,
+} from "./helpers";
+import { collectErrors, expiredAuths, serverConnection, waitFor } from "./standalone-helpers";
 
 /*
  * Connections that ioredis does not let send AUTH: one in MONITOR mode, and RESP2 subscribers
@@ -273,5 +282,51 @@ it.concurrent(`a subscriber with ${clientName}'s default protocol ${
     expect(fixture.server.stats().closedAtExpiry).toBe(0);
     expect(expiredAuths(fixture.server)).toBe(0);
     expect(m.errors).toEqual([]);
+  });
+}, 40_000);
+
+it.concurrent("new credentials that arrive while a RESP2 SUBSCRIBE awaits its reply reconnect the subscriber instead of sending an AUTH that Redis would refuse", async () => {
+  await withFixture(async (fixture) => {
+    // Long enough that the next rotation comes after the first token's expiry: an AUTH refused
+    // at the rotation leaves the connection on the first token until the server closes it.
+    const manager = fixture.manager({ lifetimeMs: 8_000, refreshBeforeExpiryMs: 3_500 });
+    const subscriber = await createRedis(
+      manager,
+      fixture.redisOptions(resp3Available ? ({ protocol: 2 } as RedisOptions) : {}),
+    );
+    const publisher = await createRedis(manager, fixture.redisOptions());
+    const errors = collectErrors(subscriber);
+    const received: string[] = [];
+    subscriber.on("message", (_channel: string, message: string) => received.push(message));
+    try {
+      const firstExpiry = manager.status().expiresAt!;
+      await sleep(Math.max(0, manager.status().nextRefreshAt! - Date.now() - 500));
+      // Frozen, Redis leaves the SUBSCRIBE unanswered: ioredis is not in subscriber mode yet
+      // when the rotation's new credentials reach the connection.
+      fixture.server.pauseNode(0, 10_000);
+      const subscribed = subscriber.subscribe("news");
+      await nextDelivery(manager);
+      expect(subscriber.mode).toBe("normal");
+      await sleep(300);
+      fixture.server.resumeNode(0);
+      await subscribed;
+
+      const holdsCurrentToken = () =>
+        serverConnection(fixture.server, subscriber)?.expiresAt === manager.status().expiresAt;
+      await waitFor(holdsCurrentToken, "the subscriber to hold the new token", 2_000);
+      expect(fixture.server.stats().authNotApplied.refused ?? 0).toBe(0);
+      // Past the first token's expiry: the subscriber was never closed at expiry.
+      await sleep(Math.max(0, firstExpiry + 1_500 - Date.now()));
+      expect(fixture.server.stats().closedAtExpiry).toBe(0);
+      expect(expiredAuths(fixture.server)).toBe(0);
+      await publisher.publish("news", "after");
+      await waitFor(() => received.includes("after"), "the message published after", 2_000);
+      expect(subscriber.mode).toBe("subscriber");
+      expect(errors).toEqual([]);
+    } finally {
+      fixture.server.resumeNode(0);
+      subscriber.disconnect();
+      publisher.disconnect();
+    }
   });
 }, 40_000);
