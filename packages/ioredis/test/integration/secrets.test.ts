@@ -223,6 +223,36 @@ describe("cluster", () => {
     }
   }, 30_000);
 
+  it("a subscriber chosen while no credentials are valid hides the node's old token", async () => {
+    // ClusterSubscriber copies a node's options (its password included) into the next
+    // subscriber connection; with nothing valid to put in its place the old token stays there.
+    const { source, tokens } = recordingSource(fixture, "ok");
+    const manager = managerFor(source);
+    const cluster = await createCluster(manager, seedNodes(fixture), clusterOptions(fixture));
+    try {
+      await cluster.subscribe("news");
+      source.switchable.mode = "fail";
+      await waitFor(
+        () => manager.peekCredentials() === undefined,
+        "the credentials to lapse",
+        15_000,
+      );
+      const before = new Set(clusterSubscriberConnections(cluster));
+      fixture.server.killConnections();
+      await waitFor(
+        () => clusterSubscriberConnections(cluster).some((connection) => !before.has(connection)),
+        "a new subscriber connection",
+        10_000,
+      );
+      for (const connection of clusterSubscriberConnections(cluster)) {
+        expectNoToken(connection.options, tokens, "the new subscriber's options");
+      }
+    } finally {
+      cluster.disconnect();
+      await manager.dispose();
+    }
+  }, 40_000);
+
   it("createCluster for a refused identity rejects with CredentialsRejectedError, no token anywhere", async () => {
     const { source, tokens } = recordingSource(fixture, "wrong-user");
     const manager = managerFor(source);
