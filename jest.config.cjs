@@ -80,7 +80,7 @@ module.exports = {
       ...captured,
       displayName: "integration-node-redis5",
       testMatch: [
-        "<rootDir>/packages/node-redis/test/integration/{node-redis-internals,adapter-suite,reconnects,pubsub,sentinel,lifecycle}.test.ts",
+        "<rootDir>/packages/node-redis/test/integration/{node-redis-internals,adapter-suite,reconnects,pubsub,sentinel,lifecycle,cluster-rejection}.test.ts",
       ],
       moduleNameMapper: {
         ...shared.moduleNameMapper,

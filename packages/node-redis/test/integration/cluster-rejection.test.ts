@@ -85,7 +85,7 @@ it("the same identity on a standalone client: the same error type (for compariso
     expectNoToken(error, tokens, "connect()'s rejection");
     expectNoToken(errors, tokens, "the client's error events");
   } finally {
-    client.destroy();
+    if (client.isOpen) client.destroy();
     await manager.dispose();
   }
 }, 30_000);
