@@ -8,6 +8,7 @@ import {
   SessionGroup,
   type TokenManager,
 } from "@redis-credentials/core";
+import { assertAllowInsecureTransport } from "./assert-allow-insecure-transport";
 import { ClientConnection, type ConnectionOwner } from "./client-connection";
 import type { CredentialsProviderOptions } from "./credentials-provider-options";
 import type { CredentialsProviderStatus } from "./credentials-provider-status";
@@ -64,6 +65,14 @@ function assertProviderOptions(options: unknown): void {
     tls: "TLS is the client's option (`socket: { tls: true }`), not the provider's.",
     ...likelyMeant(options, providerOptionNames),
   });
+  const { allowInsecureTransport, onReAuthenticationError } = options as CredentialsProviderOptions;
+  assertAllowInsecureTransport(allowInsecureTransport, "options.allowInsecureTransport");
+  if (onReAuthenticationError !== undefined && typeof onReAuthenticationError !== "function") {
+    throw new InvalidOptionsError(
+      "onReAuthenticationError",
+      `must be a function (error) => void, not ${typeof onReAuthenticationError}.`,
+    );
+  }
 }
 
 /** Errors after which a connect must not be retried: the factories' reconnect strategy stops. */
@@ -142,8 +151,12 @@ export class NodeRedisProvider implements TokenCredentialsProvider, ConnectionOw
       const { username, password } = await connection.session.handshakeCredentials();
       return [{ username, password }, { dispose: () => connection.release(generation) }];
     } catch (error) {
-      connection.release(generation);
-      if (connection.session.failsForGood(error)) this.fatal(error as Error);
+      const forGood = connection.session.failsForGood(error);
+      // A reconnect that found no valid credentials (an outage past expiry) keeps its session:
+      // node-redis retries, and only a session that remembers being ready lets it (a failed
+      // first connect is final). A client closed meanwhile ends the session on its `end` event.
+      if (forGood || !connection.session.everReady) connection.release(generation);
+      if (forGood) this.fatal(error as Error);
       throw error;
     }
   }
