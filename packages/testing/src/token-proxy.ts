@@ -383,7 +383,7 @@ class ProxyConnection {
   private timer: NodeJS.Timeout | undefined;
   private authAttempts = 0;
   private authSuccesses = 0;
-  private readonly pending: Pending[] = [];
+  private readonly pending: (Pending | undefined)[] = [];
   private pendingHead = 0;
   private readonly replies: RespParser;
   /** Bytes already sent to the client that the reply parser has not completed a reply with yet. */
@@ -731,8 +731,14 @@ class ProxyConnection {
   private shift(): Pending | undefined {
     const head = this.pending[this.pendingHead];
     if (head === undefined) return undefined;
+    // Answered entries hold the token's claims: release them now, not once 1,024 have piled up
+    // on every connection (a soak's hundreds of connections made that look like a leak).
+    this.pending[this.pendingHead] = undefined;
     this.pendingHead++;
-    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+    if (this.pendingHead === this.pending.length) {
+      this.pending.length = 0;
+      this.pendingHead = 0;
+    } else if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
       this.pending.splice(0, this.pendingHead);
       this.pendingHead = 0;
     }
