@@ -20,7 +20,8 @@
  *   once Redis confirms the resubscription.
  * - `cluster.subscriber.selectSubscriber()` / `.subscriber`: the cluster's pub/sub connection; its
  *   `ClusterSubscriber` subscribes a new connection to what the ended one's `condition.subscriber`
- *   holds when that one emits `end`.
+ *   holds when that one emits `end`, and to what `.lastActiveSubscriber` (the last connection whose
+ *   resubscription succeeded; `condition || prevCondition`) holds when one is picked again.
  * - `cluster.shardedSubscribers.shardedSubscribers` (a Map of `{ instance }`): sharded pub/sub.
  * - `SentinelConnector`: the master (or replica) connection uses `tls` only with
  *   `enableTLSForSentinelMode`.
@@ -133,8 +134,14 @@ export function emitClientError(redis: Redis, error: Error): void {
   else if (redis.listenerCount("error") > 0) redis.emit("error", error);
 }
 
+interface ClusterSubscriberInternals {
+  subscriber?: Redis | null;
+  lastActiveSubscriber?: Redis & { prevCondition?: Condition | null };
+  selectSubscriber?: () => void;
+}
+
 interface ClusterInternals {
-  subscriber?: { subscriber?: Redis | null; selectSubscriber?: () => void };
+  subscriber?: ClusterSubscriberInternals;
   shardedSubscribers?: { shardedSubscribers?: Map<string, { instance?: Redis | null }> };
 }
 
@@ -152,9 +159,12 @@ export function hookClusterSubscribers(cluster: Cluster, onConnection: (redis: R
     if (!marked[hooked]) {
       marked[hooked] = true;
       const select = subscriber.selectSubscriber;
-      subscriber.selectSubscriber = function selectAndBind(this: typeof subscriber) {
+      subscriber.selectSubscriber = function selectAndBind(this: ClusterSubscriberInternals) {
         select.call(this);
-        if (this?.subscriber) onConnection(this.subscriber);
+        const connection = this?.subscriber;
+        if (!connection) return;
+        onConnection(connection);
+        connection.once("ready", () => replaceIfSubscriptionLost(this, connection));
       };
     }
     if (subscriber.subscriber) onConnection(subscriber.subscriber);
@@ -171,6 +181,43 @@ export function hookClusterSubscribers(cluster: Cluster, onConnection: (redis: R
     }
     for (const sharded of map.values()) if (sharded.instance) onConnection(sharded.instance);
   }
+}
+
+/**
+ * ClusterSubscriber subscribes each new connection to what `lastActiveSubscriber` held, and
+ * counts on a connection that fails ending (it has no `retryStrategy`) so that it picks another.
+ * A refused handshake makes ioredis reject the queued (P|S)SUBSCRIBE, but the binding retries the
+ * connection with fresh credentials (after an identity-provider outage past expiry, for one): it
+ * gets ready subscribed to nothing and never ends, and the cluster's subscriber receives nothing
+ * from then on. Such a connection is replaced, and ClusterSubscriber subscribes the new one.
+ */
+function replaceIfSubscriptionLost(owner: ClusterSubscriberInternals, connection: Redis): void {
+  if (owner.subscriber !== connection || typeof owner.selectSubscriber !== "function") return;
+  const last = owner.lastActiveSubscriber;
+  if (last === undefined || last === null || last === connection) return;
+  const wanted = (last as unknown as RedisInternals).condition || last.prevCondition;
+  if (!hasChannels(wanted?.subscriber)) return;
+  if (hasChannels(internals(connection).condition?.subscriber)) return;
+  if (subscribesInFlight(connection).length > 0 || subscribesQueued(connection)) return;
+  owner.selectSubscriber();
+}
+
+function hasChannels(subscriptions: SubscriptionSet | false | undefined): boolean {
+  if (!subscriptions || typeof subscriptions.channels !== "function") return false;
+  return SUBSCRIPTION_TYPES.some((type) => subscriptions.channels(type).length > 0);
+}
+
+/** Whether a (P|S)SUBSCRIBE waits in the offline queue (sent once the connection is ready). */
+function subscribesQueued(redis: Redis): boolean {
+  const queue = (redis as unknown as { offlineQueue?: CommandQueue | null }).offlineQueue;
+  if (!queue || typeof queue.peekAt !== "function") return false;
+  for (let i = 0; i < queue.length; i++) {
+    const name = queue.peekAt(i)?.command?.name;
+    if (typeof name === "string" && (SUBSCRIPTION_TYPES as readonly string[]).includes(name)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /** The cluster's pub/sub connections of the moment (for status and tests). */

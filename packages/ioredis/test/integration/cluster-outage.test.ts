@@ -10,7 +10,7 @@ import { createCluster } from "../../src";
 import { clusterSubscriberConnections } from "../../src/ioredis-internals";
 import { clusterOptions, seedNodes } from "./cluster-helpers";
 import { type Fixture, resp3Available, sleep, startFixture } from "./helpers";
-import { waitFor } from "./standalone-helpers";
+import { managerFor, switchableSource, waitFor } from "./standalone-helpers";
 
 let fixture: Fixture;
 
@@ -89,3 +89,55 @@ it("a RESP2 cluster subscriber killed before Redis confirmed its resubscription 
     cluster.disconnect();
   }
 }, 40_000);
+
+it("a cluster subscriber whose tokens expire during an identity outage receives messages again once the provider is back", async () => {
+  // The subscriber's source fails for a while; the publisher's manager stays healthy throughout.
+  const source = switchableSource(fixture);
+  const manager = managerFor(source);
+  const subscriber: Cluster = await createCluster(
+    manager,
+    seedNodes(fixture),
+    clusterOptions(fixture),
+  );
+  const publisher = fixture.manager({ lifetimeMs: 60_000, refreshBeforeExpiryMs: 5_000 });
+  const cluster: Cluster = await createCluster(
+    publisher,
+    seedNodes(fixture),
+    clusterOptions(fixture),
+  );
+  const received: string[] = [];
+  subscriber.on("message", (channel: string, message: string) => {
+    if (channel === "outage-news") received.push(message);
+  });
+  try {
+    await subscriber.subscribe("outage-news");
+    await cluster.publish("outage-news", "before");
+    await waitFor(() => received.includes("before"), "the first message", 5_000);
+    const [first] = clusterSubscriberConnections(subscriber);
+
+    // The token expires, the server closes the subscriber, and the connections ClusterSubscriber
+    // makes in its place are refused or find no valid credentials, for a second more.
+    source.mode = "fail";
+    await waitFor(() => first!.status === "end", "the subscriber closed at expiry", 10_000);
+    await sleep(1_000);
+    source.mode = "ok";
+
+    // ioredis rejected the SUBSCRIBE of a refused connection the adapter then retried: it must
+    // not stay subscribed to nothing.
+    let sent = 0;
+    await waitFor(
+      async () => {
+        await cluster.publish("outage-news", `after#${++sent}`);
+        await sleep(100);
+        return received.some((message) => message.startsWith("after#"));
+      },
+      "a message published after the outage",
+      15_000,
+    );
+  } finally {
+    source.mode = "ok";
+    subscriber.disconnect();
+    cluster.disconnect();
+    await manager.dispose();
+  }
+}, 60_000);
