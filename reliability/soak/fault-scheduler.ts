@@ -1,4 +1,5 @@
-import type { IdentityEmulator, TokenRedis } from "@redis-credentials/testing";
+import type { TokenRedis } from "@redis-credentials/testing";
+import type { IdentitySwitch } from "./identity-switch";
 import type { FaultWindow, Ledger } from "./ledger";
 import type { Prng } from "./prng";
 
@@ -23,7 +24,7 @@ interface Target {
 export interface SchedulerOptions {
   ledger: Ledger;
   prng: Prng;
-  idp: IdentityEmulator;
+  identity: IdentitySwitch;
   targets: Target[];
   /** Faults start this long after `run()` and stop `tailMs` before `durationMs`. */
   warmupMs: number;
@@ -40,7 +41,7 @@ export interface SchedulerOptions {
  * fault's window is recorded in the ledger before it starts.
  */
 export function scheduleFaults(options: SchedulerOptions): { done: Promise<void>; stop(): void } {
-  const { ledger, prng, idp, targets } = options;
+  const { ledger, prng, identity, targets } = options;
   let stopped = false;
   const started = Date.now();
   const elapsed = () => Date.now() - started;
@@ -82,20 +83,20 @@ export function scheduleFaults(options: SchedulerOptions): { done: Promise<void>
       // Shorter than the 1 s between a token's refresh and its expiry: no token expires.
       const ms = prng.between(200, 900);
       const w = window(kind, `${ms} ms`);
-      idp.faults.outage();
+      identity.outage();
       await sleep(ms);
-      idp.faults.restore();
+      identity.restore();
       w.end = Date.now();
     }
   };
 
   const longOutage = async () => {
     const w = window("identity-outage-past-expiry", `${LONG_OUTAGE_MS} ms`, LONG_OUTAGE_GRACE_MS);
-    idp.faults.outage();
+    identity.outage();
     try {
       await sleep(LONG_OUTAGE_MS);
     } finally {
-      idp.faults.restore();
+      identity.restore();
       w.end = Date.now();
     }
     await wait(LONG_OUTAGE_GRACE_MS);

@@ -13,7 +13,6 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { writeHeapSnapshot } from "node:v8";
 import { createTokenManager, type TokenManager } from "@redis-credentials/core";
 import {
-  emulatorSource,
   type IdentityEmulator,
   startIdentityEmulator,
   startTokenRedis,
@@ -24,6 +23,7 @@ import type { Fleet, FleetContext } from "./fleets/fleet";
 import { glideFleet } from "./fleets/glide-fleet";
 import { ioredisFleet } from "./fleets/ioredis-fleet";
 import { nodeRedisFleet } from "./fleets/node-redis-fleet";
+import { IdentitySwitch } from "./identity-switch";
 import { Ledger } from "./ledger";
 import { createPrng } from "./prng";
 import { collectGarbage, heapUsedMb, measureResources } from "./resources";
@@ -95,6 +95,7 @@ test(
     const managers = new Map<string, TokenManager>();
     const users = new Map<string, string>();
     let idp: IdentityEmulator | undefined;
+    const identity = new IdentitySwitch();
     const servers: TokenRedis[] = [];
     let workload: { stop(): Promise<void> } | undefined;
     let sampler: NodeJS.Timeout | undefined;
@@ -110,7 +111,7 @@ test(
         const app = idp.registerClient();
         users.set(app.objectId, adapter);
         const manager = createTokenManager(
-          emulatorSource(idp, { clientId: app.clientId, clientSecret: app.clientSecret! }),
+          identity.source(idp, app.objectId, `soak-${adapter}`),
           MANAGER_OPTIONS,
         );
         managers.set(adapter, manager);
@@ -171,7 +172,7 @@ test(
       const scheduler = scheduleFaults({
         ledger,
         prng,
-        idp,
+        identity,
         targets: [
           { name: "standalone", server: standalone! },
           { name: "cluster", server: cluster! },
