@@ -1,8 +1,9 @@
 // The README's test command (`npm test`, after the build): every jest project, then the soak alone.
 //
-// TEST_SCOPE=short runs the unit tests and one integration project per adapter (each adapter's
-// own tests on its default client major), as CI does on its second Node.js: the client-major
-// duplicates, the end-to-end, fault, security and soak suites run once, on the first.
+// TEST_SCOPE=short runs the unit tests and each adapter's own integration tests on its default
+// client major, as CI does on its second Node.js: the client-major duplicates, the testing
+// package's own integration tests, the end-to-end, fault, security and soak suites run once, on
+// the first.
 // The soak runs after the rest, in its own jest run, so that its hundreds of connections neither
 // disturb the other suites' timing nor are disturbed by them.
 import { spawnSync } from "node:child_process";
@@ -18,7 +19,16 @@ const jest = (args) =>
 
 const runs =
   scope === "short"
-    ? [["--selectProjects", "unit", "integration"]]
+    ? [
+        [
+          "--selectProjects",
+          "unit",
+          "integration",
+          "--",
+          "packages/[^/]+/test/unit/",
+          "packages/(ioredis|iovalkey|node-redis|valkey-glide)/test/integration/",
+        ],
+      ]
     : [
         [
           "--coverage",
