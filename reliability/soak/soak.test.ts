@@ -46,6 +46,8 @@ const TIMER_ALLOWANCE = 8;
  * and an upstream fd): RESP2 subscribers reconnect at every 2-s rotation. 2 % of the fds at the
  * start, at least 12; a leak grows past it within minutes.
  */
+/** Bound connections that may have moved between clients (see the end of the test). */
+const CONNECTIONS_ALLOWANCE = 3;
 const fdAllowance = (start: number) => Math.max(12, Math.ceil(start * 0.02));
 
 /**
@@ -286,15 +288,15 @@ test(
         expect(Math.abs(end.fds - start.fds)).toBeLessThanOrEqual(fdAllowance(start.fds));
       }
       expect(Math.abs(end.timers - start.timers)).toBeLessThanOrEqual(TIMER_ALLOWANCE);
-      // Listeners and the managers' subscribers must not grow. They may shrink: a cluster client
-      // that sends no command (a subscriber, a blocking client) loses an idle node connection when
-      // that node restarts, and ioredis makes it again only when a command needs that node.
-      expect(end.listeners).toBeLessThanOrEqual(start.listeners);
+      // Listeners and the managers' subscribers must not grow beyond a few connections' worth.
+      // Which clients hold which connections shifts after restarts: a cluster client that sends
+      // no command (a subscriber, a blocking client) loses an idle node connection when that node
+      // restarts, ioredis makes it again only when a command needs that node, and another client
+      // may make one it did not have. A leak grows by hundreds within minutes.
+      expect(end.listeners).toBeLessThanOrEqual(start.listeners + CONNECTIONS_ALLOWANCE * 20);
       for (const [name, count] of Object.entries(endSubscribers)) {
-        expect({ name, count }).toEqual({
-          name,
-          count: Math.min(count, startSubscribers[name] ?? 0),
-        });
+        const limit = (startSubscribers[name] ?? 0) + CONNECTIONS_ALLOWANCE;
+        expect({ name, count }).toEqual({ name, count: Math.min(count, limit) });
       }
       expect(ledger.totalCommands()).toBeGreaterThan(0);
     } finally {
