@@ -41,13 +41,13 @@ const HEAP_ALLOWANCE_MB = 10;
  * manager's refresh timers depend on where in a rotation the measure falls.
  */
 const TIMER_ALLOWANCE = 8;
+/** Bound connections that may have moved between clients (see the end of the test). */
+const CONNECTIONS_ALLOWANCE = 3;
 /**
  * Connections being made again at one measure and not the other (each is a client fd, a proxy fd
  * and an upstream fd): RESP2 subscribers reconnect at every 2-s rotation. 2 % of the fds at the
  * start, at least 12; a leak grows past it within minutes.
  */
-/** Bound connections that may have moved between clients (see the end of the test). */
-const CONNECTIONS_ALLOWANCE = 3;
 const fdAllowance = (start: number) => Math.max(12, Math.ceil(start * 0.02));
 
 /**
