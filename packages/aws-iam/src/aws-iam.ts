@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import {
   abortReason,
   type CredentialSource,
@@ -214,7 +215,7 @@ function sentence(text: string): string {
 function firstLine(error: unknown): string {
   let message: string;
   try {
-    message = error instanceof Error ? error.message : String(error ?? "");
+    message = error instanceof Error ? error.message : describeNonError(error);
   } catch {
     message = "";
   }
@@ -234,4 +235,24 @@ function redact(text: string, identity: AwsCredentialIdentity): string {
 
 function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw abortReason(signal);
+}
+
+/**
+ * `a non-Error value: { code: 'CredentialsProviderError' }`, not `[object Object]`: its plain
+ * fields, leaving out any whose name suggests a secret.
+ */
+function describeNonError(value: unknown): string {
+  if (value === undefined || value === null) return "";
+  if (typeof value !== "object") return String(value);
+  const fields = Object.entries(value).filter(
+    ([key, field]) =>
+      !/secret|token|password|key|credential/i.test(key) &&
+      (typeof field !== "object" || field === null) &&
+      typeof field !== "function",
+  );
+  const shown = inspect(Object.fromEntries(fields), {
+    breakLength: Number.POSITIVE_INFINITY,
+    maxStringLength: 100,
+  });
+  return `a non-Error value: ${shown}`;
 }

@@ -213,6 +213,7 @@ function resolveCredentials(
   if (typeof credentials !== "object" || credentials === null || Array.isArray(credentials)) {
     throw new InvalidOptionsError("credentials", `${help}.`);
   }
+  assertKnownIdentityKeys(credentials);
   const identity = credentials as Partial<Record<keyof AwsCredentialIdentity, unknown>>;
   // Never echo the values: they are secrets.
   const missing = (["accessKeyId", "secretAccessKey"] as const).filter(
@@ -240,6 +241,47 @@ function resolveCredentials(
   }
   // A copy: what was checked is what is used.
   return Object.freeze({ ...(credentials as AwsCredentialIdentity) });
+}
+
+/** The keys of an `AwsCredentialIdentity` (`$source` and the like: SDK bookkeeping, passed). */
+const identityKeys = [
+  "accessKeyId",
+  "secretAccessKey",
+  "sessionToken",
+  "expiration",
+  "credentialScope",
+  "accountId",
+];
+
+/** Names people reach for (the CLI's and boto's spellings) → what the SDK calls them. */
+const identitySuggestions: Record<string, string> = {
+  session_token: "did you mean `sessionToken`?",
+  aws_session_token: "did you mean `sessionToken`?",
+  access_key_id: "did you mean `accessKeyId`?",
+  aws_access_key_id: "did you mean `accessKeyId`?",
+  secret_access_key: "did you mean `secretAccessKey`?",
+  aws_secret_access_key: "did you mean `secretAccessKey`?",
+  token: "did you mean `sessionToken`?",
+  expiry: "did you mean `expiration`?",
+};
+
+/**
+ * Refuses a misspelt key in a credential identity (names only, never values): a `session_token`
+ * left out would sign without the session token, and AWS would refuse every token signed so.
+ */
+function assertKnownIdentityKeys(identity: object): void {
+  const unknown = Object.keys(identity).filter(
+    (key) => !identityKeys.includes(key) && !key.startsWith("$"),
+  );
+  if (unknown.length === 0) return;
+  const prefixed = (key: string) => `credentials.${key}`;
+  assertKnownOptions(
+    Object.fromEntries(unknown.map((key) => [prefixed(key), true])),
+    identityKeys.map(prefixed),
+    Object.fromEntries(
+      Object.entries(identitySuggestions).map(([key, hint]) => [prefixed(key), hint]),
+    ),
+  );
 }
 
 function describe(value: unknown): string {

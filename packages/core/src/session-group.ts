@@ -1,6 +1,6 @@
 import type { CredentialsBinding } from "./credentials-binding";
 import type { CredentialsBindingStatus } from "./credentials-binding-status";
-import { InsecureTransportError } from "./errors";
+import { InsecureTransportError, InvalidOptionsError } from "./errors";
 import type { RedisCredentials, TokenManager } from "./types";
 
 /** What the group needs of a session: `new ConnectionSession(group, port)` makes them. */
@@ -29,7 +29,23 @@ export class SessionGroup implements CredentialsBinding {
   /** Whether tokens may go over connections without TLS (a local test server). */
   readonly allowInsecureTransport: boolean;
 
+  /**
+   * `options` may be the adapter's whole options bag: only `allowInsecureTransport` is read.
+   * Throws `InvalidOptionsError` when `manager` is not a token manager or
+   * `allowInsecureTransport` is not a boolean.
+   */
   constructor(manager: TokenManager, options: { allowInsecureTransport?: boolean } = {}) {
+    assertManagerShape(manager);
+    if (typeof options !== "object" || options === null) {
+      throw new InvalidOptionsError("options", "must be an object: { allowInsecureTransport? }.");
+    }
+    const { allowInsecureTransport } = options;
+    if (allowInsecureTransport !== undefined && typeof allowInsecureTransport !== "boolean") {
+      throw new InvalidOptionsError(
+        "allowInsecureTransport",
+        `must be true or false, not ${typeof allowInsecureTransport}.`,
+      );
+    }
     this.manager = manager;
     this.allowInsecureTransport = options.allowInsecureTransport === true;
   }
@@ -87,4 +103,18 @@ export class SessionGroup implements CredentialsBinding {
       iamRetries: this.iamRetries,
     };
   }
+}
+
+/** What a group and its sessions call on the manager; a disposed one is the adapters' to refuse. */
+function assertManagerShape(manager: TokenManager): void {
+  const members = manager as unknown as Record<string, unknown> | null | undefined;
+  const methods = ["subscribe", "peekCredentials", "getCredentials", "status"];
+  const complete =
+    typeof members === "object" &&
+    members !== null &&
+    methods.every((method) => typeof members[method] === "function") &&
+    typeof members.clock === "object" &&
+    members.clock !== null;
+  if (complete) return;
+  throw new InvalidOptionsError("manager", "must be a token manager from createTokenManager().");
 }

@@ -7,6 +7,7 @@ import {
   type TokenManager,
 } from "@redis-credentials/core";
 import type { Cluster, Redis } from "ioredis";
+import { assertAllowInsecureTransport } from "./assert-allow-insecure-transport";
 import type { BindOptions } from "./factory-options";
 import { bindingOf, IoredisBinding } from "./ioredis-binding";
 import { usesTls } from "./ioredis-internals";
@@ -65,6 +66,10 @@ function assertBindOptions(options: unknown): void {
     ...bindSuggestions,
     ...likelyMeant(options, bindOptionNames),
   });
+  assertAllowInsecureTransport(
+    (options as BindOptions).allowInsecureTransport,
+    "options.allowInsecureTransport",
+  );
 }
 
 /** Refuses to bind a client that would send tokens in the clear, unless the caller allows it. */

@@ -205,7 +205,8 @@ function wrapMethods(redis: Redis, session: ConnectionSession, context: Connecti
   };
 }
 
-function targetOf(redis: Redis): string {
+/** Where `redis` connects, for messages: `host:port` or the sentinel master's name. */
+export function targetOf(redis: Redis): string {
   const { host, port, sentinels, name } = redis.options;
   return sentinels ? `sentinel master "${name}"` : `${host ?? "localhost"}:${port ?? 6379}`;
 }

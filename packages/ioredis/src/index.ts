@@ -11,6 +11,9 @@ import { createAdapter } from "./create-adapter";
 import type { BindOptions, CreateClusterOptions, CreateRedisOptions } from "./factory-options";
 
 export type { CredentialsBinding, CredentialsBindingStatus } from "@redis-credentials/core";
+export { ClusterNotReadyError, type ClusterNotReadyReason } from "./cluster-not-ready-error";
+export { ConnectionClosedError } from "./connection-closed-error";
+export { CLUSTER_READY_TIMEOUT_MS } from "./create-client";
 export type {
   AdapterOptions,
   BindOptions,

@@ -15,6 +15,12 @@ import {
 
 export type { CredentialsBinding, CredentialsBindingStatus } from "@redis-credentials/core";
 export type { AdapterOptions, BindOptions } from "@redis-credentials/ioredis/adapter";
+export {
+  CLUSTER_READY_TIMEOUT_MS,
+  ClusterNotReadyError,
+  type ClusterNotReadyReason,
+  ConnectionClosedError,
+} from "@redis-credentials/ioredis/adapter";
 
 /** `createRedis`'s options: iovalkey's, without credentials (the manager supplies them). */
 export type CreateRedisOptions = RedisOptions & AdapterOptions;

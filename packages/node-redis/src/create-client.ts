@@ -6,6 +6,7 @@ import {
   type TokenManager,
 } from "@redis-credentials/core";
 import * as redis from "redis";
+import { assertAllowInsecureTransport } from "./assert-allow-insecure-transport";
 import { rememberBinding } from "./binding-of";
 import { connectRetryingRefusals } from "./cluster-refusals";
 import { type ErrorTarget, isFatal, NodeRedisProvider } from "./credentials-provider";
@@ -102,6 +103,7 @@ export function createCluster<
     throw new InvalidOptionsError("options.rootNodes", "must list at least one cluster node.");
   }
   assertNoMisspeltOptions(options, adapterOptionNames, "options", "node-redis");
+  assertAllowInsecureTransport(options.allowInsecureTransport, "options.allowInsecureTransport");
   const { allowInsecureTransport, ...clusterOptions } = options;
   clusterOptions.rootNodes.forEach((node, index) => {
     assertNoCredentials(node, `options.rootNodes[${index}]`);
@@ -140,6 +142,7 @@ export function createSentinel<
     );
   }
   assertNoMisspeltOptions(options, adapterOptionNames, "options", "node-redis");
+  assertAllowInsecureTransport(options.allowInsecureTransport, "options.allowInsecureTransport");
   const { allowInsecureTransport, ...sentinelOptions } = options;
   const nodeClientOptions = { ...sentinelOptions.nodeClientOptions, allowInsecureTransport };
   // Refused here, like createClient does: node-redis's sentinel would retry the connect 16 times.
@@ -169,7 +172,14 @@ function withProvider(
   name: string,
   describeTarget?: (options: { url?: string; socket?: unknown }) => string,
 ) {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidOptionsError(
+      name,
+      `must be an object of node-redis client options, not ${typeof options === "string" ? "a string" : String(options)}: for a URL, pass { url: "redis://…" }.`,
+    );
+  }
   assertNoMisspeltOptions(options, adapterOptionNames, name, "node-redis");
+  assertAllowInsecureTransport(options.allowInsecureTransport, `${name}.allowInsecureTransport`);
   const { allowInsecureTransport = false, ...nodeOptions } = options;
   assertNoCredentials(nodeOptions, name);
   if (describeTarget && !allowInsecureTransport && !usesTls(nodeOptions)) {

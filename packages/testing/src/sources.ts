@@ -310,6 +310,12 @@ export function emulatorSource(
   idp: EmulatorSourceIdentity,
   options: EmulatorClientOptions | EmulatorObjectOptions,
 ): CredentialSource {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new InvalidOptionsError(
+      "options",
+      "must be an object: { objectId, lifetimeMs? } for a managed identity, or { clientId, clientSecret, scope? } for a service principal.",
+    );
+  }
   const name = options.name ?? "identity-emulator";
   if ("objectId" in options) {
     const { objectId, lifetimeMs } = options;

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { InvalidOptionsError } from "@redis-credentials/core";
+import { assertKnownOptions, InvalidOptionsError } from "@redis-credentials/core";
 import { buildAwsVerifier } from "./aws-verifier";
 import { createCertificateAuthority } from "./certificates";
 import { startTokenCluster, type TokenCluster } from "./cluster";
@@ -100,6 +100,9 @@ function standalone(
   };
 }
 
+/** The options `startTokenRedis` reads; anything else in them is a mistake. */
+const tokenRedisOptionNames = ["identity", "aws", "gcp", "tls", "cluster", "sentinel"];
+
 /**
  * Checks the options and settles who verifies tokens: `identity`, an AWS verifier built from
  * `aws`, or a GCP verifier built from `gcp` over `identity`'s Google access tokens.
@@ -108,6 +111,13 @@ function validate(options: TokenRedisOptions): IdentityTokenRedisOptions {
   if (typeof options !== "object" || options === null) {
     throw new InvalidOptionsError("options", "pass { identity }, { aws } or { identity, gcp }");
   }
+  // A misspelt `cluser` or `sentinal` would start a single server the test did not ask for.
+  assertKnownOptions(options, tokenRedisOptionNames, {
+    clusters: "did you mean `cluster`?",
+    verifier: "did you mean `identity`? It takes any token verifier.",
+    issuer: "did you mean `identity`? It takes a token issuer too.",
+    useTLS: "did you mean `tls`?",
+  });
   if (options.gcp !== undefined && options.aws !== undefined) {
     throw new InvalidOptionsError("gcp", "cannot be combined with aws: pass one of them");
   }
