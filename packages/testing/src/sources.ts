@@ -281,6 +281,8 @@ export class EmulatorTokenError extends CredentialsError {
   readonly errorCodes: readonly number[];
   /** The `Retry-After` header in seconds, on a throttled (429) answer. */
   readonly retryAfterSeconds: number | undefined;
+  /** The same wait in milliseconds, which the token manager honours before its next attempt. */
+  readonly retryAfterMs: number | undefined;
 
   constructor(
     message: string,
@@ -291,6 +293,8 @@ export class EmulatorTokenError extends CredentialsError {
     this.error = details.error;
     this.errorCodes = details.errorCodes ?? [];
     this.retryAfterSeconds = details.retryAfterSeconds;
+    this.retryAfterMs =
+      details.retryAfterSeconds === undefined ? undefined : details.retryAfterSeconds * 1_000;
   }
 }
 
