@@ -99,9 +99,6 @@ function isGlideStandalone(client: FaultClient): boolean {
  */
 function expectFailuresSayWhy(client: FaultClient, workload: Workload): void {
   const types = new Set(workload.failures.map((failure) => failure.type));
-  const typed = workload.failures.filter((failure) =>
-    findInCauses(failure.error, CredentialsExpiredError),
-  );
   const untyped = [...types].filter((type) => !type.includes("CredentialsExpiredError"));
   switch (client.adapter) {
     case "node-redis":
