@@ -130,6 +130,9 @@ function untilClusterReady(
     let refused = false;
     let settled = false;
     let lastNodeError: unknown;
+    // Once the slots were read empty, that is the answer, whichever of the refresh, connect()'s
+    // rejection (ioredis 5, iovalkey) or the end of the cluster comes first.
+    let noSlots: ClusterNotReadyError | undefined;
     const clock = manager.clock;
     const timer = clock.setTimeout(
       () =>
@@ -168,10 +171,12 @@ function untilClusterReady(
     // disconnect made now (it resets ioredis's manuallyClosing) and the cluster would retry.
     const onRefresh = () => {
       if (cluster.nodes("all").length > 0) return;
-      const error = new ClusterNotReadyError("no-slots", startupNodes, { cause: lastNodeError });
+      noSlots = new ClusterNotReadyError("no-slots", startupNodes, { cause: lastNodeError });
+      const error = noSlots;
       setImmediate(() => settle(error));
     };
-    const onEnd = () => settle(new Error("The cluster connection ended before it was ready."));
+    const onEnd = () =>
+      settle(noSlots ?? new Error("The cluster connection ended before it was ready."));
     // The connect after a refusal fails; the cluster's retry (`ready`) or the typed error settles.
     const onReady = () => settle();
     cluster.on("error", onError);
@@ -182,7 +187,16 @@ function untilClusterReady(
     cluster.connect().then(
       () => settle(),
       (error: unknown) => {
-        if (!refused) settle(error);
+        if (refused) return;
+        // iovalkey empties its pool on an empty slot table and rejects without a `refresh`:
+        // every node answered (no node error) and none serves a slot.
+        const answeredEmpty = lastNodeError === undefined && cluster.nodes("all").length === 0;
+        settle(
+          noSlots ??
+            (answeredEmpty
+              ? new ClusterNotReadyError("no-slots", startupNodes, { cause: error })
+              : error),
+        );
       },
     );
   });

@@ -6,6 +6,7 @@
  * after a reconnect, and the adapter makes every reconnect present current credentials.
  */
 import type { TokenManager } from "@redis-credentials/core";
+import { waitFor } from "@redis-credentials/test-helpers";
 import { startTokenRedis, type TokenCluster } from "@redis-credentials/testing";
 import type { Cluster, Redis } from "ioredis";
 import { createCluster, createRedis } from "../../src";
@@ -114,12 +115,17 @@ test(`50 connections run mixed commands across ${ROTATIONS} rotations, forced di
   await afterRotations(manager, 1);
   expect(connectionCount()).toBeGreaterThanOrEqual(50);
 
-  const killAll = () => fixture.server.killConnections() + clusterServer.killConnections();
+  // Every connection back before each kill: on a loaded machine the reconnects after the last
+  // kill or failover may still be under way, and a kill would find fewer than 50 to close.
+  const killAll = async () => {
+    await waitFor(() => connectionCount() >= 50, "every connection back before a kill", 20_000);
+    return fixture.server.killConnections() + clusterServer.killConnections();
+  };
   const killed: number[] = [];
   await rotations(manager, 1);
-  killed.push(killAll());
+  killed.push(await killAll());
   await rotations(manager, 2);
-  killed.push(killAll());
+  killed.push(await killAll());
   await rotations(manager, 1);
   await clusterServer.failover(0);
   // Shard 0's replica (listed after the masters) serves its slots now.
@@ -127,7 +133,7 @@ test(`50 connections run mixed commands across ${ROTATIONS} rotations, forced di
     clusterServer.nodes[SHARDS]!.port,
   );
   await rotations(manager, 1);
-  killed.push(killAll());
+  killed.push(await killAll());
   const progressAtLastKill = loops.map((loop) => loop.succeeded);
   const remaining = Math.max(1, ROTATIONS + 1 - rotated);
   await afterRotations(manager, remaining);
