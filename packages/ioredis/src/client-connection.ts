@@ -7,11 +7,11 @@ import {
   type SessionPort,
 } from "@redis-credentials/core";
 import type { Redis, RedisOptions } from "ioredis";
-import { setHiddenSecret } from "./hidden-secret";
 import {
   dropQueuedCommands,
   emitClientError,
   enteringResp2SubscriberMode,
+  hideHandshakeSecrets,
   interceptConnect,
   rememberSubscriptions,
   restoreUnconfirmedSubscriptions,
@@ -58,12 +58,10 @@ export function bindClientConnection(redis: Redis, context: ConnectionOwner): vo
   );
 
   const current = context.group.current();
+  // A cluster's new subscriber copies a node's password into its own options, and may have
+  // started its handshake with it before being bound: that old token is still a secret.
+  hideHandshakeSecrets(redis);
   if (current !== undefined) setHandshakeCredentials(redis, current.username, current.password);
-  else if (redis.options.password !== undefined) {
-    // A cluster's new subscriber copies a node's password into its own options: with no valid
-    // credentials to put in its place, that old token is still a secret.
-    setHiddenSecret(redis.options, "password", redis.options.password);
-  }
   if (redis.status !== "wait" && redis.status !== "end") {
     // Bound while already connecting: what the options held is what the handshake sends.
     session.handshakeStarted({

@@ -118,6 +118,18 @@ export function interceptConnect(
   };
 }
 
+/**
+ * Hides the password a connection already holds: a cluster's new subscriber copies a node's
+ * options and may have started its handshake (building `condition.auth`) before it was bound.
+ */
+export function hideHandshakeSecrets(redis: Redis): void {
+  if (redis.options.password !== undefined) {
+    setHiddenSecret(redis.options, "password", redis.options.password);
+  }
+  const condition = internals(redis).condition;
+  if (condition?.auth !== undefined) setHiddenSecret(condition, "auth", condition.auth);
+}
+
 /** Sets the credentials of the next (or the current, not yet sent) handshake. */
 export function setHandshakeCredentials(redis: Redis, username: string, password: string): void {
   redis.options.username = username;
