@@ -37,6 +37,7 @@ export {
 } from "./errors";
 export { iamUnavailableCode, isHandshakeRefusal } from "./iam-reply";
 export { credentialsFromJwt, decodeJwtClaims, type JwtClaims } from "./jwt";
+export { assertNoMisspeltOptions, likelyMeant } from "./misspelt-options";
 export { defaultOptions } from "./options";
 export {
   createRejectionTracker,

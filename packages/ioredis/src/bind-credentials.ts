@@ -4,6 +4,7 @@ import {
   type CredentialsBinding,
   InsecureTransportError,
   InvalidOptionsError,
+  likelyMeant,
   type TokenManager,
 } from "@redis-credentials/core";
 import type { Cluster, Redis } from "ioredis";
@@ -12,7 +13,6 @@ import type { BindOptions } from "./factory-options";
 import { bindingOf, IoredisBinding } from "./ioredis-binding";
 import { usesTls } from "./ioredis-internals";
 import type { IoredisLibrary } from "./ioredis-library";
-import { likelyMeant } from "./misspelt-options";
 
 /**
  * Keeps `client` authenticated with `manager`'s credentials: every connect and reconnect sends the

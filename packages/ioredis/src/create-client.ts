@@ -1,5 +1,6 @@
 import {
   assertNoCredentialOptions,
+  assertNoMisspeltOptions,
   assertTokenManager,
   CredentialsRejectedError,
   IamUnavailableError,
@@ -15,7 +16,6 @@ import { ClusterNotReadyError } from "./cluster-not-ready-error";
 import { ConnectionClosedError } from "./connection-closed-error";
 import type { BindOptions, CreateClusterOptions, CreateRedisOptions } from "./factory-options";
 import type { IoredisLibrary } from "./ioredis-library";
-import { assertNoMisspeltOptions } from "./misspelt-options";
 
 /** The adapter's own keys in the options it shares with ioredis (`AdapterOptions`). */
 const adapterOptionNames = ["allowInsecureTransport"];

@@ -1,5 +1,6 @@
 import {
   assertNoCredentialOptions,
+  assertNoMisspeltOptions,
   InsecureTransportError,
   InvalidOptionsError,
   isHandshakeRefusal,
@@ -16,7 +17,6 @@ import type {
   CreateSentinelOptions,
   NoExtras,
 } from "./factory-options";
-import { assertNoMisspeltOptions } from "./misspelt-options";
 import {
   defaultReconnectDelay,
   rememberClientClass,

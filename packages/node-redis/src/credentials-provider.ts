@@ -4,6 +4,7 @@ import {
   CredentialsError,
   InsecureTransportError,
   InvalidOptionsError,
+  likelyMeant,
   ManagerDisposedError,
   SessionGroup,
   type TokenManager,
@@ -12,7 +13,6 @@ import { assertAllowInsecureTransport } from "./assert-allow-insecure-transport"
 import { ClientConnection, type ConnectionOwner } from "./client-connection";
 import type { CredentialsProviderOptions } from "./credentials-provider-options";
 import type { CredentialsProviderStatus } from "./credentials-provider-status";
-import { likelyMeant } from "./misspelt-options";
 import {
   connectFailure,
   describeTarget,

@@ -1,5 +1,6 @@
 import {
   assertNoCredentialOptions,
+  assertNoMisspeltOptions,
   assertTokenManager,
   InvalidOptionsError,
   type TokenManager,
@@ -8,7 +9,6 @@ import type { BaseClient, BaseClientConfiguration } from "@valkey/valkey-glide";
 import { rememberBinding } from "./binding-of";
 import type { GlideAdapterOptions } from "./glide-adapter-options";
 import { GlideConnection } from "./glide-connection";
-import { assertNoMisspeltOptions } from "./misspelt-options";
 import { refusalReply } from "./refusal-reply";
 
 /** The adapter's own keys in the configuration it shares with GLIDE (`GlideAdapterOptions`). */

@@ -1,4 +1,4 @@
-import { InvalidOptionsError } from "@redis-credentials/core";
+import { InvalidOptionsError } from "./errors";
 
 /**
  * In options shared with the client library, refuses a key that looks like a misspelling of one
