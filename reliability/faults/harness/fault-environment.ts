@@ -6,6 +6,7 @@ import {
   type TokenVerifier,
   type VerifierResult,
 } from "@redis-credentials/testing";
+import { oncePerFile } from "./once-per-file";
 
 /** The two shapes every fault case runs against. */
 export type Topology = "standalone" | "cluster";
@@ -121,17 +122,7 @@ export async function startFaultEnvironment(
 export function faultEnvironmentBeforeAll(
   options: FaultEnvironmentOptions = {},
 ): () => FaultEnvironment {
-  let environment: FaultEnvironment | undefined;
-  beforeAll(async () => {
-    environment = await startFaultEnvironment(options);
-  }, 60_000);
-  afterAll(async () => {
-    await environment?.stop();
-  }, 30_000);
-  return () => {
-    if (environment === undefined) throw new Error("the fault environment did not start");
-    return environment;
-  };
+  return oncePerFile(() => startFaultEnvironment(options), "the fault environment", 60_000);
 }
 
 /** A JWT's `exp` in ms, NaN when it has none. */

@@ -7,6 +7,7 @@ import {
   type VerifierResult,
 } from "@redis-credentials/testing";
 import type { FaultEnvironment, Topology } from "../harness/fault-environment";
+import { oncePerFile } from "../harness/once-per-file";
 import { type AuthAudit, createAuthAudit } from "./auth-audit";
 
 /**
@@ -79,15 +80,5 @@ export async function startAuditedEnvironment(
 export function auditedEnvironmentBeforeAll(
   options: AuditedEnvironmentOptions = {},
 ): () => AuditedEnvironment {
-  let environment: AuditedEnvironment | undefined;
-  beforeAll(async () => {
-    environment = await startAuditedEnvironment(options);
-  }, 90_000);
-  afterAll(async () => {
-    await environment?.stop();
-  }, 30_000);
-  return () => {
-    if (environment === undefined) throw new Error("the fault environment did not start");
-    return environment;
-  };
+  return oncePerFile(() => startAuditedEnvironment(options), "the fault environment", 90_000);
 }
