@@ -88,6 +88,13 @@ module.exports = {
       },
     },
     {
+      // The runnable examples (examples/), each against the local identity emulator and a
+      // token-enforcing Redis, as a user would run it.
+      ...captured,
+      displayName: "examples",
+      testMatch: ["<rootDir>/examples/*/test/**/*.test.ts"],
+    },
+    {
       // The fault suite (pnpm test:faults): every adapter, standalone and cluster, under a steady
       // workload while the identity provider, the servers or the clock misbehave.
       ...captured,

@@ -39,6 +39,7 @@ const runs =
           "integration-ioredis5",
           "integration-iovalkey",
           "integration-node-redis5",
+          "examples",
           "faults",
           "security",
         ],

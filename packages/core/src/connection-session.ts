@@ -1,5 +1,7 @@
 import { startTimer } from "./clock";
 import { sameCredentials } from "./credentials";
+import { describeError } from "./describe-error";
+import { diagnosticsChannels, publish } from "./diagnostics";
 import {
   CredentialsError,
   CredentialsExpiredError,
@@ -264,7 +266,11 @@ export class ConnectionSession {
       this.#group.lastReauthAt = this.#group.manager.clock.now();
       this.#iamAttempts = 0;
       this.#tracker?.accepted();
+      this.#published("success");
       return;
+    }
+    if (iamUnavailableCode(refusal) !== undefined || isCredentialsRejection(refusal)) {
+      this.#published("failure", refusal);
     }
     if (iamUnavailableCode(refusal) !== undefined) {
       // The server still holds the previous credentials: try again after the backoff.
@@ -275,7 +281,10 @@ export class ConnectionSession {
     }
     if (!isCredentialsRejection(refusal)) {
       // The adapter's own typed error, which it has reported: the manager reports it too.
-      if (refusal instanceof CredentialsError) throw refusal;
+      if (refusal instanceof CredentialsError) {
+        this.#published("failure", refusal);
+        throw refusal;
+      }
       // Dropped with its socket, or the client closed: the next handshake sends current ones.
       return;
     }
@@ -289,6 +298,19 @@ export class ConnectionSession {
     retry?.catch(() => {});
     this.#port.reportError(outcome.error);
     throw outcome.error;
+  }
+
+  /** Publishes a re-AUTH's answer on `redis-credentials:reauth` (for metrics). */
+  #published(outcome: "success" | "failure", error?: unknown): void {
+    const { manager, id } = this.#group;
+    publish(diagnosticsChannels.reauth, {
+      manager: manager.id,
+      source: manager.name,
+      client: id,
+      target: this.#port.target,
+      outcome,
+      ...(error !== undefined && { error: describeError(error) }),
+    });
   }
 
   /**

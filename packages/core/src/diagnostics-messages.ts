@@ -21,9 +21,15 @@ export interface FetchMessage extends DiagnosticsMessage {
   readonly attempt: number;
 }
 
-/** `redis-credentials:refreshed`: new credentials arrived. */
-export interface RefreshedMessage extends DiagnosticsMessage {
+/** What the messages of a fetch attempt's outcome carry besides their own fields. */
+export interface FetchOutcome {
   readonly reason: FetchReason;
+  /** How long the attempt took, from its start to its answer (or its timeout), in ms. */
+  readonly durationMs: number;
+}
+
+/** `redis-credentials:refreshed`: new credentials arrived. */
+export interface RefreshedMessage extends DiagnosticsMessage, FetchOutcome {
   readonly username: string;
   readonly expiresAt: number;
   readonly nextRefreshAt?: number;
@@ -31,8 +37,7 @@ export interface RefreshedMessage extends DiagnosticsMessage {
 }
 
 /** `redis-credentials:refresh-failed`: an attempt failed. */
-export interface RefreshFailedMessage extends DiagnosticsMessage {
-  readonly reason: FetchReason;
+export interface RefreshFailedMessage extends DiagnosticsMessage, FetchOutcome {
   readonly error: DescribedError;
   /** Whether the error stopped the retries. */
   readonly permanent: boolean;
@@ -41,8 +46,7 @@ export interface RefreshFailedMessage extends DiagnosticsMessage {
 }
 
 /** `redis-credentials:unchanged`: a fetch returned the credentials already held. */
-export interface UnchangedMessage extends DiagnosticsMessage {
-  readonly reason: FetchReason;
+export interface UnchangedMessage extends DiagnosticsMessage, FetchOutcome {
   readonly expiresAt: number | undefined;
   readonly nextRefreshAt: number | undefined;
 }
@@ -69,6 +73,22 @@ export interface SubscriberErrorMessage extends DiagnosticsMessage {
   readonly error: DescribedError;
 }
 
+/**
+ * `redis-credentials:reauth`: a connection's re-AUTH with new credentials was answered, published
+ * by the core's connection session for every adapter. A handshake (connect, reconnect) is not a
+ * re-AUTH; an AUTH whose connection closed before its answer is neither outcome.
+ */
+export interface ReauthMessage extends DiagnosticsMessage {
+  /** A process-unique id of the bound client (one per binding: a client with its nodes and copies). */
+  readonly client: number;
+  /** The server of the connection: `host:port`, or the adapter's description. */
+  readonly target: string;
+  /** `success`: Redis accepted the AUTH; `failure`: it refused it, or IAM could not check it. */
+  readonly outcome: "success" | "failure";
+  /** Why it failed (the server's reply, described); only on `failure`. */
+  readonly error?: DescribedError;
+}
+
 /** Each channel's name with the type of its messages. */
 export interface DiagnosticsMessages {
   "redis-credentials:fetch": FetchMessage;
@@ -79,4 +99,5 @@ export interface DiagnosticsMessages {
   "redis-credentials:recovered": RecoveredMessage;
   "redis-credentials:fan-out": FanOutMessage;
   "redis-credentials:subscriber-error": SubscriberErrorMessage;
+  "redis-credentials:reauth": ReauthMessage;
 }

@@ -9,11 +9,11 @@ import type { DiagnosticsMessages } from "./diagnostics-messages";
 export const diagnosticsChannels = {
   /** A fetch attempt starts: `{ reason, attempt }`. */
   fetch: "redis-credentials:fetch",
-  /** New credentials: `{ reason, username, expiresAt, nextRefreshAt }`. */
+  /** New credentials: `{ reason, durationMs, username, expiresAt, nextRefreshAt }`. */
   refreshed: "redis-credentials:refreshed",
-  /** An attempt failed: `{ reason, error: { name, message }, permanent, nextRefreshAt }`. */
+  /** An attempt failed: `{ reason, durationMs, error: { name, message }, permanent, nextRefreshAt }`. */
   refreshFailed: "redis-credentials:refresh-failed",
-  /** A fetch returned the credentials already held: `{ reason, expiresAt, nextRefreshAt }`. */
+  /** A fetch returned the credentials already held: `{ reason, durationMs, expiresAt, nextRefreshAt }`. */
   unchanged: "redis-credentials:unchanged",
   /** Held credentials lapsed with no replacement: `{ expiredAt }`. */
   expired: "redis-credentials:expired",
@@ -23,6 +23,8 @@ export const diagnosticsChannels = {
   fanOut: "redis-credentials:fan-out",
   /** A subscriber or event handler threw: `{ error: { name, message } }`. */
   subscriberError: "redis-credentials:subscriber-error",
+  /** A connection's re-AUTH was answered: `{ client, target, outcome, error? }`. */
+  reauth: "redis-credentials:reauth",
 } as const;
 
 export type DiagnosticsChannelName = (typeof diagnosticsChannels)[keyof typeof diagnosticsChannels];

@@ -13,6 +13,8 @@ export type {
   ExpiredMessage,
   FanOutMessage,
   FetchMessage,
+  FetchOutcome,
+  ReauthMessage,
   RecoveredMessage,
   RefreshedMessage,
   RefreshFailedMessage,

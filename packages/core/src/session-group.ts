@@ -3,6 +3,8 @@ import type { CredentialsBindingStatus } from "./credentials-binding-status";
 import { InsecureTransportError, InvalidOptionsError } from "./errors";
 import type { RedisCredentials, TokenManager } from "./types";
 
+let nextGroupId = 1;
+
 /** What the group needs of a session: `new ConnectionSession(group, port)` makes them. */
 interface GroupMember {
   dispose(): void;
@@ -15,6 +17,8 @@ interface GroupMember {
  */
 export class SessionGroup implements CredentialsBinding {
   readonly manager: TokenManager;
+  /** A process-unique id of the bound client: the `client` of its `redis-credentials:reauth` messages. */
+  readonly id = nextGroupId++;
   /** Sessions listening to the manager (connecting or connected). */
   readonly #live = new Set<GroupMember>();
   /** Sessions not ended, which `dispose()` must reach. */

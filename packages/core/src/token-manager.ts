@@ -48,6 +48,8 @@ interface Waiter {
 interface Attempt {
   readonly controller: AbortController;
   timeout: Timer | undefined;
+  /** When it started, on the monotonic clock: its outcome's `durationMs`. */
+  readonly startedAt: number;
 }
 
 interface Subscription {
@@ -84,7 +86,7 @@ export function createTokenManager(
 class DefaultTokenManager implements TokenManager {
   readonly name: string;
   readonly clock: Clock;
-  readonly #id = nextManagerId++;
+  readonly id = nextManagerId++;
   readonly #source: CredentialSource;
   readonly #options: ResolvedOptions;
 
@@ -257,7 +259,11 @@ class DefaultTokenManager implements TokenManager {
 
   #startAttempt(reason: FetchReason): void {
     this.#cancelNext();
-    const attempt: Attempt = { controller: new AbortController(), timeout: undefined };
+    const attempt: Attempt = {
+      controller: new AbortController(),
+      timeout: undefined,
+      startedAt: this.#monotonicNow(),
+    };
     this.#inflight = attempt;
     this.#counters.fetches++;
     publish(diagnosticsChannels.fetch, {
@@ -269,19 +275,20 @@ class DefaultTokenManager implements TokenManager {
       (value) => {
         if (this.#inflight !== attempt) return; // disposed meanwhile
         this.#inflight = undefined;
+        const durationMs = this.#durationOf(attempt);
         let credentials: RedisCredentials;
         try {
           credentials = validateSourceResult(this.name, value, this.#options.clock.now());
         } catch (error) {
-          this.#onFailure(error, reason);
+          this.#onFailure(error, reason, durationMs);
           return;
         }
-        this.#onSuccess(credentials, reason);
+        this.#onSuccess(credentials, reason, durationMs);
       },
       (error: unknown) => {
         if (this.#inflight !== attempt) return;
         this.#inflight = undefined;
-        this.#onFailure(error, reason);
+        this.#onFailure(error, reason, this.#durationOf(attempt));
       },
     );
   }
@@ -319,7 +326,11 @@ class DefaultTokenManager implements TokenManager {
     });
   }
 
-  #onSuccess(credentials: RedisCredentials, reason: FetchReason): void {
+  #durationOf(attempt: Attempt): number {
+    return Math.max(0, this.#monotonicNow() - attempt.startedAt);
+  }
+
+  #onSuccess(credentials: RedisCredentials, reason: FetchReason, durationMs: number): void {
     const now = this.#options.clock.now();
     const previous = this.#current;
     this.#holdOffUntil = Number.NEGATIVE_INFINITY;
@@ -340,6 +351,7 @@ class DefaultTokenManager implements TokenManager {
       publish(diagnosticsChannels.unchanged, {
         ...this.#tag(),
         reason,
+        durationMs,
         expiresAt: this.#current?.expiresAt,
         nextRefreshAt: this.#next?.at,
       });
@@ -363,14 +375,14 @@ class DefaultTokenManager implements TokenManager {
       ...(this.#next && { nextRefreshAt: this.#next.at }),
       ...(window && { refreshWindow: window }),
     };
-    publish(diagnosticsChannels.refreshed, { ...this.#tag(), ...refreshed });
+    publish(diagnosticsChannels.refreshed, { ...this.#tag(), ...refreshed, durationMs });
     this.#emit("refreshed", refreshed);
     this.#endExpiredEpisode();
     if (previous) this.#fanOut(credentials, previousDeadline);
     this.#settleWaiters(undefined);
   }
 
-  #onFailure(error: unknown, reason: FetchReason): void {
+  #onFailure(error: unknown, reason: FetchReason, durationMs: number): void {
     this.#counters.failures++;
     const failure = isInstance(error, CredentialsFetchError)
       ? error
@@ -387,6 +399,7 @@ class DefaultTokenManager implements TokenManager {
     publish(diagnosticsChannels.refreshFailed, {
       ...this.#tag(),
       reason,
+      durationMs,
       error: describeError(failure),
       permanent: !retryable,
       nextRefreshAt: this.#next?.at,
@@ -684,6 +697,6 @@ class DefaultTokenManager implements TokenManager {
   }
 
   #tag() {
-    return { manager: this.#id, source: this.name };
+    return { manager: this.id, source: this.name };
   }
 }

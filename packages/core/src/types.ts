@@ -232,6 +232,11 @@ export interface GetCredentialsOptions {
 }
 
 export interface TokenManager extends AsyncDisposable {
+  /**
+   * A process-unique id: the `manager` field of every diagnostics message it (and the
+   * connections bound to it) publishes, so that a listener can tell managers apart.
+   */
+  readonly id: number;
   /** The source's name. */
   readonly name: string;
   /** The manager's time source: connection sessions and adapters time everything on it. */

@@ -1,3 +1,4 @@
+import diagnosticsChannel from "node:diagnostics_channel";
 import {
   ConnectionSession,
   type ConnectionState,
@@ -6,6 +7,7 @@ import {
   CredentialsFetchError,
   CredentialsRejectedError,
   createTokenManager,
+  diagnosticsChannels,
   IamUnavailableError,
   type RedisCredentials,
   SessionGroup,
@@ -424,4 +426,44 @@ test("an AUTH the adapter itself refuses with a typed error: the manager reports
   expect(s.port.auths).toEqual(["token-2"]);
   expect(s.group.status().reauthFailures).toBe(0);
   await s.manager.dispose();
+});
+
+test("each re-AUTH's answer is published on redis-credentials:reauth, with no secret", async () => {
+  const messages: Record<string, unknown>[] = [];
+  const listener = (message: unknown) => messages.push(message as Record<string, unknown>);
+  diagnosticsChannel.subscribe(diagnosticsChannels.reauth, listener);
+  try {
+    const s = setup();
+    await connect(s); // a handshake is not a re-AUTH
+    expect(messages).toEqual([]);
+
+    await s.manager.refresh();
+    await s.clock.advance(0);
+    expect(messages).toEqual([
+      {
+        manager: s.manager.id,
+        source: "scripted",
+        client: s.group.id,
+        target: "redis.test:6380",
+        outcome: "success",
+      },
+    ]);
+
+    s.port.answer = "refuse";
+    await s.clock.advance(10 * SECOND);
+    await s.manager.refresh();
+    await s.clock.advance(10);
+    expect(messages[1]).toEqual({
+      manager: s.manager.id,
+      source: "scripted",
+      client: s.group.id,
+      target: "redis.test:6380",
+      outcome: "failure",
+      error: { name: "Error", message: expect.stringContaining("WRONGPASS") },
+    });
+    expect(JSON.stringify(messages)).not.toMatch(/token-\d/);
+    await s.manager.dispose();
+  } finally {
+    diagnosticsChannel.unsubscribe(diagnosticsChannels.reauth, listener);
+  }
 });

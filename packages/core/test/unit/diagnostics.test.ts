@@ -50,6 +50,7 @@ test("the channels are the documented ones, under the redis-credentials: prefix"
     recovered: "redis-credentials:recovered",
     fanOut: "redis-credentials:fan-out",
     subscriberError: "redis-credentials:subscriber-error",
+    reauth: "redis-credentials:reauth",
   });
 });
 
@@ -256,4 +257,70 @@ test("messages carry a process-unique manager id; none holds the password", asyn
   await a.dispose();
   await b.dispose();
   channels.close();
+});
+
+test("manager.id is the manager field of its messages, and each fetch outcome carries its duration", async () => {
+  const channels = listen();
+  const clock = new FakeClock();
+  let mode: "ok" | "same" | "fail" = "ok";
+  let n = 0;
+  let last: RedisCredentials | undefined;
+  const source = {
+    name: "duration-test",
+    // Each answer takes 250 ms of the fake clock, a failure 400 ms.
+    fetch: () =>
+      new Promise<RedisCredentials>((resolve, reject) => {
+        if (mode === "fail") {
+          clock.setTimeout(() => reject(new Error("identity provider unavailable")), 400);
+          return;
+        }
+        if (mode === "ok") {
+          last = { username: "svc", password: `${PASSWORD}-${++n}`, expiresAt: clock.now() + HOUR };
+        }
+        clock.setTimeout(() => resolve(last as RedisCredentials), 250);
+      }),
+  };
+  // A 1-ms floor between forced refreshes: each refresh() below is one attempt.
+  const manager = createTokenManager(source, {
+    clock,
+    fetchTimeoutMs: 1_000,
+    minRefreshIntervalMs: 1,
+  });
+  const other = createTokenManager({ name: "other", fetch: source.fetch }, { clock });
+  manager.on("refreshFailed", () => {});
+  expect(typeof manager.id).toBe("number");
+  expect(other.id).not.toBe(manager.id);
+
+  const first = manager.getCredentials();
+  await clock.advance(250);
+  await first;
+  expect(channels.take(diagnosticsChannels.refreshed)).toEqual([
+    expect.objectContaining({ manager: manager.id, reason: "initial", durationMs: 250 }),
+  ]);
+
+  mode = "same";
+  const unchanged = manager.refresh().catch(() => undefined);
+  await clock.advance(250);
+  await unchanged;
+  expect(channels.take(diagnosticsChannels.unchanged)).toEqual([
+    expect.objectContaining({ manager: manager.id, reason: "forced", durationMs: 250 }),
+  ]);
+
+  mode = "fail";
+  const failed = manager.refresh().catch(() => undefined);
+  await clock.advance(400);
+  await failed;
+  expect(channels.take(diagnosticsChannels.refreshFailed)).toEqual([
+    expect.objectContaining({ manager: manager.id, reason: "forced", durationMs: 400 }),
+  ]);
+
+  // A source that never answers: the attempt lasts the fetch timeout.
+  source.fetch = () => new Promise<RedisCredentials>(() => {});
+  const timedOut = manager.refresh().catch(() => undefined);
+  await clock.advance(1_000);
+  await timedOut;
+  const [timeout] = channels.take(diagnosticsChannels.refreshFailed);
+  expect(timeout).toMatchObject({ manager: manager.id, durationMs: 1_000 });
+  channels.close();
+  await Promise.all([manager.dispose(), other.dispose()]);
 });
