@@ -21,6 +21,7 @@ export {
 export { runLoop } from "./loops";
 export { report } from "./report";
 export { runScript, runScriptAgainst } from "./run-script";
+export { expectNoToken, printed, recordingSource } from "./secrets";
 export {
   authsBetween,
   authsByConnection,

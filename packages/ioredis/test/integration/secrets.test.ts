@@ -6,11 +6,8 @@
  * chain, queued commands failed by a refusal) carries one.
  */
 import { inspect } from "node:util";
-import {
-  type CredentialSource,
-  CredentialsRejectedError,
-  type TokenManager,
-} from "@redis-credentials/core";
+import { CredentialsRejectedError, type TokenManager } from "@redis-credentials/core";
+import { expectNoToken, recordingSource } from "@redis-credentials/test-helpers";
 import type { Cluster, Redis } from "ioredis";
 import { createCluster, createRedis } from "../../src";
 import { clusterSubscriberConnections } from "../../src/ioredis-internals";
@@ -20,45 +17,9 @@ import {
   collectErrors,
   lazyBoundClient,
   managerFor,
-  type SwitchableSource,
-  switchableSource,
   WRONG_USER,
   waitFor,
 } from "./standalone-helpers";
-
-/** Every way a user could print `value`; none may show a token. */
-function printed(value: unknown): string {
-  let json = "";
-  try {
-    json = JSON.stringify(value) ?? "";
-  } catch {
-    // Circular (a client): inspect covers it.
-  }
-  return `${inspect(value, { depth: Number.POSITIVE_INFINITY })}\n${json}`;
-}
-
-function expectNoToken(value: unknown, tokens: readonly string[], what: string): void {
-  const text = printed(value);
-  for (const token of tokens) {
-    if (text.includes(token)) throw new Error(`${what} shows a token:\n${text.slice(0, 2_000)}`);
-  }
-}
-
-/** A switchable source that remembers every token it hands out. */
-function recordingSource(fixture: Fixture, mode: "ok" | "wrong-user") {
-  const tokens: string[] = [];
-  const switchable = switchableSource(fixture, mode);
-  const source: CredentialSource & { switchable: SwitchableSource } = {
-    name: switchable.name,
-    switchable,
-    async fetch(context) {
-      const credentials = await switchable.fetch.call(switchable, context);
-      tokens.push(credentials.password);
-      return credentials;
-    },
-  };
-  return { source, tokens };
-}
 
 /** Until the manager has handed out a token other than `token`. */
 function untilRotated(manager: TokenManager, token: string): Promise<void> {

@@ -1,44 +1,9 @@
-/**
- * Refused credentials on a cluster get the standalone client's answer: one forced refresh, then
- * `connect()` rejects with `CredentialsRejectedError` (not node-redis's
- * `RootNodesUnavailableError`), and no error the cluster emits or rejects with, nor any cause
- * chain, holds a token.
- */
-import { inspect } from "node:util";
-import { type CredentialSource, CredentialsRejectedError } from "@redis-credentials/core";
+import { CredentialsRejectedError } from "@redis-credentials/core";
+import { expectNoToken, recordingSource } from "@redis-credentials/test-helpers";
 import { createClient, createCluster } from "../../src";
 import { clusterOptions, collectErrors } from "./cluster-helpers";
 import { type Fixture, startFixture } from "./helpers";
-import {
-  clientOptions,
-  managerFor,
-  type SwitchableSource,
-  switchableSource,
-  WRONG_USER,
-} from "./load-helpers";
-
-function expectNoToken(value: unknown, tokens: readonly string[], what: string): void {
-  const text = inspect(value, { depth: Number.POSITIVE_INFINITY });
-  for (const token of tokens) {
-    if (text.includes(token)) throw new Error(`${what} shows a token:\n${text.slice(0, 2_000)}`);
-  }
-}
-
-/** A switchable source that remembers every token it hands out. */
-function recordingSource(fixture: Fixture, mode: "ok" | "wrong-user") {
-  const tokens: string[] = [];
-  const switchable = switchableSource(fixture, mode);
-  const source: CredentialSource & { switchable: SwitchableSource } = {
-    name: switchable.name,
-    switchable,
-    async fetch(context) {
-      const credentials = await switchable.fetch.call(switchable, context);
-      tokens.push(credentials.password);
-      return credentials;
-    },
-  };
-  return { source, tokens };
-}
+import { clientOptions, managerFor, WRONG_USER } from "./load-helpers";
 
 let fixture: Fixture;
 beforeAll(async () => {
