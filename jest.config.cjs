@@ -13,6 +13,8 @@ const shared = {
   testEnvironment: "node",
   moduleFileExtensions: ["ts", "js", "json"],
   setupFilesAfterEnv: ["<rootDir>/jest.setup.cjs"],
+  // The docs site's build writes and deletes package.json files there while it runs.
+  modulePathIgnorePatterns: ["<rootDir>/docs/.vitepress", "<rootDir>/docs/api"],
   // Tests run against the packages' sources, so they need no build and coverage sees the source.
   moduleNameMapper: {
     "^@redis-credentials/core/testing$": "<rootDir>/packages/core/src/testing",
