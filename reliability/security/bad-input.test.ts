@@ -1,6 +1,8 @@
 import { adapterRows } from "./bad-input-adapter-rows";
+import { cliRows } from "./bad-input-cli-rows";
 import { BadInputContext } from "./bad-input-context";
 import { coreRows } from "./bad-input-core-rows";
+import { opentelemetryRows } from "./bad-input-opentelemetry-rows";
 import {
   type BadInputRow,
   closeQuietly,
@@ -26,6 +28,8 @@ const rows: BadInputRow[] = [
   ...sourceRows(context),
   ...adapterRows(context),
   ...testingRows(),
+  ...cliRows(),
+  ...opentelemetryRows(context),
 ];
 
 afterEach(() => context.cleanUp());

@@ -125,12 +125,14 @@ test("every published package is checked", () => {
   // silently drop out of the checks above.
   expect(published.map((pkg) => pkg.folder).sort()).toEqual([
     "aws-iam",
+    "cli",
     "core",
     "entra-id",
     "gcp-iam",
     "ioredis",
     "iovalkey",
     "node-redis",
+    "opentelemetry",
     "testing",
     "valkey-glide",
   ]);

@@ -11,11 +11,13 @@ import { encodeCommand, RespParser, RespProtocolError, type RespValue } from "./
  * password when it does not, so Redis itself produces every reply, in order, with its own
  * semantics (NOAUTH, WRONGPASS, QUEUED inside MULTI, refusals in RESP2 subscribe mode). Replies are
  * parsed only to know which one answers which command; all bytes but the rewritten AUTHs pass
- * through untouched, with one exception: a verifier may refuse a token with an error reply of its
- * own (GCP's `-ERR_IAM_EXHAUSTED ...`) instead of WRONGPASS. That AUTH still goes upstream with the
+ * through untouched, with two exceptions. A verifier may refuse a token with an error reply of its
+ * own (GCP's `-ERR_IAM_EXHAUSTED ...`) instead of WRONGPASS: that AUTH still goes upstream with the
  * wrong password, to hold its place among the replies, and Redis's WRONGPASS is swapped for the
- * verifier's error on its way back. While such a swap is due, replies are forwarded one by one as
- * the parser completes them, not chunk by chunk as they arrive (`onUpstreamData`).
+ * verifier's error on its way back. And ACL WHOAMI, which Redis answers `default` (the only user it
+ * has), is answered with the user the token named, as the clouds answer it. While such a swap is
+ * due, replies are forwarded one by one as the parser completes them, not chunk by chunk as they
+ * arrive (`onUpstreamData`).
  *
  * When an AUTH with a valid token is answered +OK, the connection gets a
  * deadline, at which both sockets are closed: the token's expiry (Entra ID), or a lifetime counted
@@ -347,7 +349,9 @@ type Pending =
       refusal?: Refusal | undefined;
     }
   /** (P|S)(UN)SUBSCRIBE: answered by confirmations (out of band) or one in-band error. */
-  | { kind: "pubsub"; command: string; expected: number | undefined };
+  | { kind: "pubsub"; command: string; expected: number | undefined }
+  /** ACL WHOAMI: Redis's answer (`default`, the one user it knows) is swapped for the token's user. */
+  | { kind: "whoami" };
 
 /** A token refused with an error reply of the verifier's own. */
 interface Refusal {
@@ -616,6 +620,11 @@ class ProxyConnection {
 
     this.forward(raw);
     if (!replied) return;
+    if (name === "acl" && words.length === 2 && isWord(words[1]!, "whoami")) {
+      this.enqueue({ kind: "whoami" });
+      this.substitutions++;
+      return;
+    }
     if (SUBSCRIBE.has(name)) {
       this.enqueue({ kind: "pubsub", command: name, expected: words.length - 1 });
     } else if (UNSUBSCRIBE.has(name)) {
@@ -714,6 +723,19 @@ class ProxyConnection {
     return Buffer.from(`-${code} ${oneLine(refusal.errorReply.message)}\r\n`);
   }
 
+  /**
+   * The user the last accepted AUTH named (Entra: the token's `oid`; AWS: the user id; GCP: the
+   * service account), as the clouds answer ACL WHOAMI, in place of Redis's own `default`. An
+   * error (NOAUTH before any AUTH) or a QUEUED inside MULTI stands as Redis sent it.
+   */
+  private whoamiReplyFor(reply: RespValue): Buffer | undefined {
+    this.substitutions--;
+    // `ahead` is 0 here for the same reason as in errorReplyFor.
+    if (reply.type !== "bulk" || this.user === undefined || this.ahead > 0) return undefined;
+    const user = Buffer.from(this.user, "utf8");
+    return Buffer.concat([Buffer.from(`$${user.length}\r\n`), user, Buffer.from("\r\n")]);
+  }
+
   private enqueue(pending: Pending) {
     this.pending.push(pending);
   }
@@ -758,6 +780,7 @@ class ProxyConnection {
     if (pending.kind === "auth" && pending.refusal) {
       return this.errorReplyFor(pending.refusal, reply);
     }
+    if (pending.kind === "whoami") return this.whoamiReplyFor(reply);
     this.follow(pending, reply);
     return undefined;
   }
@@ -895,6 +918,9 @@ function helloAuthPositions(words: Buffer[]): number[] {
   }
   return positions;
 }
+
+/** Whether a command word is `word` (lower case), in any case. */
+const isWord = (bytes: Buffer, word: string) => bytes.toString("latin1").toLowerCase() === word;
 
 function firstWord(values: RespValue[]): string | undefined {
   const first = values[0];
