@@ -42,7 +42,10 @@ afterAll(async () => {
 });
 
 test(`one manager shared by ${CONNECTIONS} standalone and cluster connections fetches once per rotation`, async () => {
-  manager = fixture.manager();
+  // 6-s tokens refreshed 3 s before expiry: each of the 200 re-AUTHs has seconds to land. With
+  // the usual 3-s tokens the margin is under a second, which a stall of a loaded 2-core CI
+  // machine outlasted: connections closed at expiry and came back as new ones.
+  manager = fixture.manager({ lifetimeMs: 6_000, refreshBeforeExpiryMs: 3_000 });
   let refreshed = 0;
   /** Fetches started by the time of each `refreshed` event: none may be in flight unseen. */
   const fetchesAtRefresh: number[] = [];
