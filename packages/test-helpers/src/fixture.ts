@@ -102,8 +102,10 @@ export function fixturesBeforeAll(count: number): { take(): Fixture } {
   const all: Fixture[] = [];
   beforeAll(async () => {
     const issuer = createTokenIssuer();
+    // CI retries a failed test once (RC_RETRY_ONCE, jest.setup.cjs): a spare for its retry.
+    const spares = process.env.RC_RETRY_ONCE === "1" ? 1 : 0;
     const started = await Promise.allSettled(
-      Array.from({ length: count }, () => startFixture({ issuer })),
+      Array.from({ length: count + spares }, () => startFixture({ issuer })),
     );
     for (const result of started) if (result.status === "fulfilled") all.push(result.value);
     ready.push(...all);
@@ -115,7 +117,7 @@ export function fixturesBeforeAll(count: number): { take(): Fixture } {
   return {
     take() {
       const fixture = ready.shift();
-      if (fixture === undefined) throw new Error(`only ${count} fixtures were started`);
+      if (fixture === undefined) throw new Error(`only ${all.length} fixtures were started`);
       return fixture;
     },
   };
